@@ -1,0 +1,37 @@
+import { createLogger } from '../log.ts';
+import { loadConfig } from '../config/load-config.ts';
+import { CONFIG_OPTION, parseCommandArgs, UsageError, type Command } from './command.ts';
+import { runProxy } from './run-proxy.ts';
+import { untilSignal } from './until-signal.ts';
+
+export const proxyCommand: Command = {
+  name: 'proxy',
+  summary: 'run the routing proxy alone, for a monolith and services that run elsewhere',
+  usage: `Usage: strangler proxy [--config routes.yaml] [--listen host:port]
+
+Starts the proxy described by the config: every request goes to legacy unless it matches
+a route whose flag is on for it. Logs one JSON line per request on stdout.
+Editing the config file (or SIGHUP) reloads it; a bad file is reported and the last good
+one keeps serving. Flag changes apply within a second. SIGTERM/SIGINT drain and stop.
+
+Options:
+  -c, --config <file>      config file (default: ./routes.yaml)
+  -l, --listen <host:port> overrides listen: from the config
+  -h, --help               show this help`,
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, { ...CONFIG_OPTION, listen: { type: 'string', short: 'l' } });
+    let listen: { host: string; port: number } | undefined;
+    if (values.listen) {
+      const m = /^(.+):(\d+)$/.exec(values.listen);
+      if (!m) throw new UsageError(`--listen "${values.listen}" is not host:port`);
+      listen = { host: m[1], port: Number(m[2]) };
+    }
+    const config = await loadConfig(values.config);
+    const logger = createLogger(config.log.level);
+    const running = await runProxy(config, logger, listen);
+    const signal = await untilSignal();
+    logger.info({ signal }, 'proxy stopping');
+    await running.stop();
+    return 0;
+  },
+};

@@ -1,0 +1,50 @@
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.ts';
+import { watchConfig } from '../config/watch-config.ts';
+import { ConfigError, errors } from '../errors.ts';
+import { buildProxy, type Proxy } from '../server.ts';
+
+export interface RunningProxy {
+  proxy: Proxy;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Loads the config, starts the proxy listening, and keeps it in step with the file. */
+export async function runProxy(config: Config, logger: Logger, listen?: { host?: string; port?: number }): Promise<RunningProxy> {
+  const proxy = await buildProxy(config, { logger });
+  const host = listen?.host ?? config.listen.host;
+  const port = listen?.port ?? config.listen.port;
+  await new Promise<void>((resolve, reject) => {
+    proxy.server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? errors.portInUse('the proxy', `${host}:${port}`, err) : err),
+    );
+    proxy.server.listen(port, host, () => resolve());
+  });
+  const address = proxy.server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  logger.info({ url, config: config.file, routes: config.routes.length, flags: config.flags.kind }, 'proxy listening');
+  if (!config.testers.secret) logger.info('testers.secret is empty: x-strangler-force is ignored');
+
+  const watcher = watchConfig(
+    config.file,
+    (next) => proxy.reload(next),
+    (err) =>
+      logger.error(
+        err instanceof ConfigError ? { problems: err.problems.map((p) => `${p.line}:${p.column} ${p.path} ${p.message}`) } : { err },
+        'config rejected, still serving the last good one',
+      ),
+  );
+  const onHup = () => void watcher.reload();
+  process.on('SIGHUP', onHup);
+  return {
+    proxy,
+    url,
+    async stop() {
+      process.off('SIGHUP', onHup);
+      watcher.close();
+      await proxy.close();
+    },
+  };
+}

@@ -1,0 +1,440 @@
+import path from 'node:path';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
+import type { ConfigProblem } from '../errors.ts';
+import { expandEnv } from './expand-env.ts';
+import {
+  DEFAULTS,
+  HTTP_METHODS,
+  KNOWN_KEYS,
+  LOG_LEVELS,
+  ROUTE_NAME,
+  type Config,
+  type ContextConfig,
+  type FlagsConfig,
+  type RequestSource,
+  type RouteConfig,
+} from './schema.ts';
+
+export interface ValidationResult {
+  config?: Config;
+  problems: ConfigProblem[];
+}
+
+/**
+ * Parses and validates routes.yaml text. Walks the YAML tree (not the plain JS value) so every
+ * problem carries the line of the node it is about. Reports every problem at once.
+ */
+export function validateConfig(source: string, file: string, env: NodeJS.ProcessEnv = process.env): ValidationResult {
+  const lines = new LineCounter();
+  const doc = parseDocument(source, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const reader = new Reader(file, lines, env);
+
+  for (const e of doc.errors) {
+    const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+    const hint = e.code === 'DUPLICATE_KEY' ? 'remove one of the two keys' : 'check indentation and quoting around this line';
+    reader.problems.push({ file, line: pos.line, column: pos.col, path: '', message: `YAML syntax: ${firstLine(e.message)}; ${hint}` });
+  }
+  if (doc.errors.length > 0) return { problems: reader.problems };
+
+  const root = doc.contents;
+  if (!isMap(root)) {
+    reader.report(root, '', 'the file must be a YAML mapping with at least "legacy:" and "routes:" (see README "Config reference")');
+    return { problems: reader.problems };
+  }
+  const config = reader.readTop(root);
+  return reader.problems.length > 0 ? { problems: reader.problems } : { config, problems: [] };
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0];
+}
+
+type Located = Node | Pair | null | undefined;
+
+class Reader {
+  readonly problems: ConfigProblem[] = [];
+  constructor(
+    private readonly file: string,
+    private readonly lines: LineCounter,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  report(node: Located, at: string, message: string): void {
+    const offset = offsetOf(node);
+    const pos = offset === undefined ? { line: 1, col: 1 } : this.lines.linePos(offset);
+    this.problems.push({ file: this.file, line: pos.line, column: pos.col, path: at, message });
+  }
+
+  readTop(root: YAMLMap): Config {
+    this.assertKeys(root, '', KNOWN_KEYS.top);
+    const listen = this.readListen(root);
+    const legacy = this.readUrl(root, 'legacy', 'legacy', true);
+    const services = this.readServices(root);
+    const flags = this.readFlags(root);
+    const context = this.readContext(root);
+    const testersNode = this.child(root, 'testers');
+    const testers = { secret: '' };
+    if (testersNode && this.assertMap(testersNode, 'testers')) {
+      this.assertKeys(testersNode as YAMLMap, 'testers', KNOWN_KEYS.testers);
+      testers.secret = this.readString(testersNode as YAMLMap, 'secret', 'testers.secret') ?? '';
+    }
+    const upstreamTimeoutMs = this.readDuration(root, 'upstreamTimeout') ?? DEFAULTS.upstreamTimeoutMs;
+    const targetHeader = this.readBoolean(root, 'targetHeader') ?? DEFAULTS.targetHeader;
+    let level: string = DEFAULTS.logLevel;
+    const logNode = this.child(root, 'log');
+    if (logNode && this.assertMap(logNode, 'log')) {
+      this.assertKeys(logNode as YAMLMap, 'log', KNOWN_KEYS.log);
+      const l = this.readString(logNode as YAMLMap, 'level', 'log.level');
+      if (l !== undefined) {
+        if ((LOG_LEVELS as readonly string[]).includes(l)) level = l;
+        else this.report(this.child(logNode as YAMLMap, 'level'), 'log.level', `unknown level "${l}"; write one of ${LOG_LEVELS.join(', ')}`);
+      }
+    }
+    const routes = this.readRoutes(root, services);
+    return deepFreeze({
+      file: this.file,
+      listen,
+      legacy: legacy ?? new URL('http://127.0.0.1:8000'),
+      services,
+      flags,
+      context,
+      testers,
+      upstreamTimeoutMs,
+      targetHeader,
+      log: { level },
+      routes,
+    });
+  }
+
+  private readListen(root: YAMLMap): Config['listen'] {
+    const raw = this.readString(root, 'listen', 'listen') ?? DEFAULTS.listen;
+    const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(raw);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || port > 65535) {
+      this.report(this.child(root, 'listen') ?? root, 'listen', `"${raw}" is not host:port; write e.g. listen: 127.0.0.1:8080 (port 0 picks a free one)`);
+      return { host: '127.0.0.1', port: 8080 };
+    }
+    return { host: m[1].replace(/^\[|\]$/g, ''), port };
+  }
+
+  private readServices(root: YAMLMap): Record<string, URL> {
+    const out: Record<string, URL> = {};
+    const node = this.child(root, 'services');
+    if (node === undefined) return out;
+    if (!this.assertMap(node, 'services')) return out;
+    for (const pair of (node as YAMLMap).items) {
+      const name = isScalar(pair.key) ? String(pair.key.value) : '';
+      if (!ROUTE_NAME.test(name)) {
+        this.report(pair.key as Node, `services.${name}`, `service name "${name}" must be lower-case letters, digits and dashes, e.g. rooms`);
+        continue;
+      }
+      if (name === 'legacy') {
+        this.report(pair.key as Node, 'services.legacy', '"legacy" is the monolith, set with the top-level legacy: key; give the service another name');
+        continue;
+      }
+      const url = this.parseUrl(pair.value as Node, `services.${name}`);
+      if (url) out[name] = url;
+    }
+    return out;
+  }
+
+  private readFlags(root: YAMLMap): FlagsConfig {
+    const fileDefault = path.resolve(path.dirname(this.file), DEFAULTS.flagsFile);
+    const envUrl = this.env.UNLEASH_URL;
+    const node = this.child(root, 'flags');
+    let flags: FlagsConfig = { kind: 'file', file: fileDefault };
+    if (node !== undefined && this.assertMap(node, 'flags')) {
+      const map = node as YAMLMap;
+      this.assertKeys(map, 'flags', KNOWN_KEYS.flags);
+      const unleash = this.child(map, 'unleash');
+      if (this.child(map, 'file') !== undefined && unleash !== undefined) {
+        this.report(unleash, 'flags.unleash', 'give either flags.file (local mode) or flags.unleash (server mode), not both');
+      }
+      const file = this.readString(map, 'file', 'flags.file');
+      if (file !== undefined) flags = { kind: 'file', file: path.resolve(path.dirname(this.file), file) };
+      if (unleash !== undefined && this.assertMap(unleash, 'flags.unleash')) {
+        const u = unleash as YAMLMap;
+        this.assertKeys(u, 'flags.unleash', KNOWN_KEYS.unleash);
+        const url = this.readUrl(u, 'url', 'flags.unleash.url', true);
+        const token = this.readString(u, 'token', 'flags.unleash.token');
+        if (!token) this.report(u, 'flags.unleash.token', 'missing; write token: ${UNLEASH_API_TOKEN} and export a client token of your Unleash server');
+        flags = {
+          kind: 'unleash',
+          url: url?.toString() ?? '',
+          token: token ?? '',
+          appName: this.readString(u, 'appName', 'flags.unleash.appName') ?? DEFAULTS.unleashAppName,
+          refreshMs: this.readDuration(u, 'refreshInterval', 'flags.unleash.refreshInterval') ?? DEFAULTS.unleashRefreshMs,
+          backupDir: path.resolve(path.dirname(this.file), this.readString(u, 'backupDir', 'flags.unleash.backupDir') ?? 'var/unleash-backup'),
+        };
+      }
+    }
+    // UNLEASH_URL + UNLEASH_API_TOKEN switch any config to server mode without editing the file.
+    if (envUrl) {
+      if (!this.env.UNLEASH_API_TOKEN) {
+        this.report(node ?? root, 'flags', 'UNLEASH_URL is set but UNLEASH_API_TOKEN is not; export both, or unset UNLEASH_URL for local-file mode');
+      } else if (!URL.canParse(envUrl)) {
+        this.report(node ?? root, 'flags', `UNLEASH_URL "${envUrl}" is not a URL; write e.g. http://127.0.0.1:4242/api`);
+      } else {
+        flags = {
+          kind: 'unleash',
+          url: envUrl,
+          token: this.env.UNLEASH_API_TOKEN,
+          appName: flags.kind === 'unleash' ? flags.appName : DEFAULTS.unleashAppName,
+          refreshMs: flags.kind === 'unleash' ? flags.refreshMs : DEFAULTS.unleashRefreshMs,
+          backupDir: flags.kind === 'unleash' ? flags.backupDir : path.resolve(path.dirname(this.file), 'var/unleash-backup'),
+        };
+      }
+    }
+    return flags;
+  }
+
+  private readContext(root: YAMLMap): ContextConfig {
+    const ctx: ContextConfig = { userId: DEFAULTS.userId, sessionId: DEFAULTS.sessionId, properties: {} };
+    const node = this.child(root, 'context');
+    if (node === undefined || !this.assertMap(node, 'context')) return ctx;
+    const map = node as YAMLMap;
+    this.assertKeys(map, 'context', KNOWN_KEYS.context);
+    const userId = this.readSource(map, 'userId', 'context.userId');
+    const sessionId = this.readSource(map, 'sessionId', 'context.sessionId');
+    const properties: Record<string, RequestSource> = {};
+    const props = this.child(map, 'properties');
+    if (props !== undefined && this.assertMap(props, 'context.properties')) {
+      for (const pair of (props as YAMLMap).items) {
+        const name = isScalar(pair.key) ? String(pair.key.value) : '';
+        const src = this.readSource(props as YAMLMap, name, `context.properties.${name}`);
+        if (src) properties[name] = src;
+      }
+    }
+    return { userId: userId ?? ctx.userId, sessionId: sessionId ?? ctx.sessionId, properties };
+  }
+
+  private readSource(map: YAMLMap, key: string, at: string): RequestSource | undefined {
+    const node = this.child(map, key);
+    if (node === undefined) return undefined;
+    const fix = `write ${key}: { header: x-user-id } or ${key}: { cookie: PHPSESSID }`;
+    if (!isMap(node)) {
+      this.report(node, at, `must be a mapping; ${fix}`);
+      return undefined;
+    }
+    this.assertKeys(node, at, KNOWN_KEYS.source);
+    const header = this.readString(node, 'header', `${at}.header`);
+    const cookie = this.readString(node, 'cookie', `${at}.cookie`);
+    if ((header === undefined) === (cookie === undefined)) {
+      this.report(node, at, `give exactly one of header or cookie; ${fix}`);
+      return undefined;
+    }
+    return header !== undefined ? { header: header.toLowerCase() } : { cookie: cookie as string };
+  }
+
+  private readRoutes(root: YAMLMap, services: Record<string, URL>): RouteConfig[] {
+    const node = this.child(root, 'routes');
+    if (node === undefined) return [];
+    if (!isSeq(node)) {
+      this.report(node, 'routes', 'must be a list; write each route as "- name: ...", "match: GET /path", "service: ..."');
+      return [];
+    }
+    const routes: RouteConfig[] = [];
+    const byName = new Map<string, number>();
+    const byMatch = new Map<string, { name: string; line: number }>();
+    node.items.forEach((item, i) => {
+      const at = `routes[${i}]`;
+      if (!isMap(item)) {
+        this.report(item as Node, at, 'a route is a mapping with name, match and service');
+        return;
+      }
+      this.assertKeys(item, at, KNOWN_KEYS.route);
+      const line = this.lines.linePos(offsetOf(item) ?? 0).line;
+      const name = this.readString(item, 'name', `${at}.name`);
+      const match = this.readString(item, 'match', `${at}.match`);
+      const service = this.readString(item, 'service', `${at}.service`);
+      const flag = this.readString(item, 'flag', `${at}.flag`);
+      if (name === undefined) this.report(item, `${at}.name`, 'missing; add name: <lower-case-with-dashes>, e.g. name: rooms-list');
+      else if (!ROUTE_NAME.test(name)) this.report(this.child(item, 'name'), `${at}.name`, `"${name}" must be lower-case letters, digits and dashes, e.g. rooms-list`);
+      else if (byName.has(name)) this.report(this.child(item, 'name'), `${at}.name`, `duplicate route name "${name}" (first used on line ${byName.get(name)}); route names must be unique, rename one`);
+      else byName.set(name, line);
+
+      if (service === undefined) this.report(item, `${at}.service`, `missing; add service: <one of ${Object.keys(services).join(', ') || 'the names under services:'}>`);
+      else if (!services[service]) {
+        const known = Object.keys(services);
+        const guess = closest(service, known);
+        this.report(
+          this.child(item, 'service'),
+          `${at}.service`,
+          `unknown service "${service}"; ${guess ? `did you mean "${guess}"? ` : ''}${known.length ? `services are: ${known.join(', ')}` : 'declare it under services: first, e.g. services: { rooms: http://127.0.0.1:3101 }'}`,
+        );
+      }
+
+      let parsed: { methods: string[]; path: string } | undefined;
+      if (match === undefined) this.report(item, `${at}.match`, 'missing; add match: "GET /api/rooms/:id" (method, space, path)');
+      else {
+        const result = parseMatch(match);
+        if (typeof result === 'string') this.report(this.child(item, 'match'), `${at}.match`, result);
+        else parsed = result;
+      }
+      if (parsed) {
+        for (const method of parsed.methods) {
+          const key = `${method} ${parsed.path.replace(/:[^/]+/g, ':')}`;
+          const prev = byMatch.get(key);
+          if (prev) {
+            this.report(this.child(item, 'match'), `${at}.match`, `"${method} ${parsed.path}" is already matched by route "${prev.name}" (line ${prev.line}); each method and path may belong to one route only, remove or change one`);
+          } else byMatch.set(key, { name: name ?? at, line });
+        }
+      }
+      if (name && parsed && service && services[service]) {
+        routes.push({ name, methods: parsed.methods, path: parsed.path, service, flag: flag ?? name, line });
+      }
+    });
+    return routes;
+  }
+
+  // --- small typed readers -------------------------------------------------------------
+
+  child(map: YAMLMap, key: string): Node | undefined {
+    const pair = map.items.find((p) => isScalar(p.key) && p.key.value === key);
+    if (!pair) return undefined;
+    return (pair.value as Node | null) ?? (pair.key as Node);
+  }
+
+  private assertMap(node: Node, at: string): boolean {
+    if (isMap(node)) return true;
+    this.report(node, at, 'must be a mapping (key: value pairs, indented under it)');
+    return false;
+  }
+
+  private assertKeys(map: YAMLMap, at: string, known: readonly string[]): void {
+    for (const pair of map.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : '';
+      if (known.includes(key)) continue;
+      const guess = closest(key, known);
+      this.report(
+        pair.key as Node,
+        at ? `${at}.${key}` : key,
+        `unknown key "${key}"; ${guess ? `did you mean "${guess}"? ` : ''}allowed here: ${known.join(', ')}`,
+      );
+    }
+  }
+
+  readString(map: YAMLMap, key: string, at: string): string | undefined {
+    const node = this.child(map, key);
+    if (node === undefined) return undefined;
+    if (!isScalar(node) || (typeof node.value !== 'string' && typeof node.value !== 'number')) {
+      this.report(node, at, 'must be a single value (text), not a list or mapping');
+      return undefined;
+    }
+    const expanded = expandEnv(String(node.value), this.env);
+    if (typeof expanded !== 'string') {
+      this.report(node, at, expanded.problem);
+      return undefined;
+    }
+    return expanded;
+  }
+
+  private readBoolean(map: YAMLMap, key: string): boolean | undefined {
+    const node = this.child(map, key);
+    if (node === undefined) return undefined;
+    if (isScalar(node) && typeof node.value === 'boolean') return node.value;
+    this.report(node, key, 'must be true or false');
+    return undefined;
+  }
+
+  private readDuration(map: YAMLMap, key: string, at: string = key): number | undefined {
+    const node = this.child(map, key);
+    if (node === undefined) return undefined;
+    const raw = isScalar(node) ? String(node.value) : '';
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(raw);
+    if (!m || Number(m[1]) <= 0) {
+      this.report(node, at, `"${raw}" is not a duration; write e.g. 500ms, 30s or 2m (a bare number is milliseconds)`);
+      return undefined;
+    }
+    const factor = m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 1;
+    return Math.round(Number(m[1]) * factor);
+  }
+
+  private readUrl(map: YAMLMap, key: string, at: string, required: boolean): URL | undefined {
+    const node = this.child(map, key);
+    if (node === undefined) {
+      if (required) this.report(map, at, `missing; add ${key}: http://127.0.0.1:8000 (the address of the ${key === 'legacy' ? 'PHP monolith' : 'server'})`);
+      return undefined;
+    }
+    return this.parseUrl(node, at);
+  }
+
+  private parseUrl(node: Node, at: string): URL | undefined {
+    const raw = isScalar(node) ? expandEnv(String(node.value ?? ''), this.env) : { problem: 'must be a URL' };
+    if (typeof raw !== 'string') {
+      this.report(node, at, raw.problem);
+      return undefined;
+    }
+    let url: URL | undefined;
+    try {
+      url = new URL(raw);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname) {
+      this.report(node, at, `"${raw}" is not an http(s) URL; write e.g. http://127.0.0.1:3101`);
+      return undefined;
+    }
+    if (url.pathname !== '/' || url.search) {
+      this.report(node, at, `"${raw}" has a path or query; upstreams get the request path unchanged, so write only scheme, host and port, e.g. ${url.origin}`);
+      return undefined;
+    }
+    return url;
+  }
+}
+
+function offsetOf(node: Located): number | undefined {
+  if (!node) return undefined;
+  if (isPair(node)) return offsetOf(node.key as Node);
+  return (node as Node).range?.[0];
+}
+
+/** "GET /api/rooms/:id", "GET,HEAD /x" or "* /x" → methods + path, or a message saying what is wrong. */
+export function parseMatch(match: string): { methods: string[]; path: string } | string {
+  const m = /^\s*([A-Za-z*,]+)\s+(\S+)\s*$/.exec(match);
+  const fix = 'write match: "GET /api/rooms/:id" (methods GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS; comma-separated for several; * for all)';
+  if (!m) return `"${match}" is not "METHOD /path"; ${fix}`;
+  const methods = m[1] === '*' ? [...HTTP_METHODS] : m[1].toUpperCase().split(',').filter(Boolean);
+  const bad = methods.filter((x) => !(HTTP_METHODS as readonly string[]).includes(x));
+  if (bad.length) return `unknown method ${bad.join(', ')} in "${match}"; ${fix}`;
+  const p = m[2];
+  if (!p.startsWith('/')) return `path "${p}" must start with /; ${fix}`;
+  if (p.includes('?')) return `path "${p}" has a query string; match paths only (queries are passed through unchanged)`;
+  if (/:(?![A-Za-z_])/.test(p)) return `path "${p}" has a parameter without a name; write :id`;
+  return { methods: [...new Set(methods)], path: p };
+}
+
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = levenshtein(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length];
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !(value instanceof URL) && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,114 @@
+/**
+ * The error catalogue: every failure strangler reports has a stable code, an HTTP status
+ * where it reaches a client, and a message that says what to do next.
+ * Codes never change meaning; add new ones instead.
+ */
+export class StranglerError extends Error {
+  readonly code: string;
+  readonly statusCode: number;
+
+  constructor(code: string, statusCode: number, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StranglerError';
+    this.code = code;
+    this.statusCode = statusCode;
+  }
+}
+
+/** One problem found in a config file, located so the user can jump to it. */
+export interface ConfigProblem {
+  file: string;
+  line: number;
+  column: number;
+  /** dotted path into the document, e.g. routes[1].service */
+  path: string;
+  message: string;
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  const where = p.path ? ` ${p.path}:` : '';
+  return `${p.file}:${p.line}:${p.column}${where} ${p.message}`;
+}
+
+export class ConfigError extends StranglerError {
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(file: string, problems: ConfigProblem[]) {
+    const n = problems.length;
+    super(
+      'STRANGLER_ERR_CONFIG_INVALID',
+      500,
+      `${file} has ${n} problem${n === 1 ? '' : 's'}; nothing was applied:\n` +
+        problems.map((p) => `  - ${formatProblem(p)}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export const errors = {
+  configNotFound: (file: string, cause?: unknown) =>
+    new StranglerError(
+      'STRANGLER_ERR_CONFIG_NOT_FOUND',
+      500,
+      `config file ${file} not found: pass --config <file> or create routes.yaml in the current folder (see README "Config reference")`,
+      { cause },
+    ),
+  flagsFileInvalid: (file: string, detail: string, cause?: unknown) =>
+    new StranglerError(
+      'STRANGLER_ERR_FLAGS_FILE_INVALID',
+      500,
+      `flags file ${file} is not valid Unleash client-features JSON: ${detail}. Fix the file (or restore it with "strangler shift"); the last good flags stay in force meanwhile`,
+      { cause },
+    ),
+  unknownRoute: (name: string, known: string[]) =>
+    new StranglerError(
+      'STRANGLER_ERR_UNKNOWN_ROUTE',
+      404,
+      `no route named "${name}" in routes.yaml; routes are: ${known.join(', ') || '(none)'}`,
+    ),
+  badPercent: (value: string) =>
+    new StranglerError(
+      'STRANGLER_ERR_BAD_PERCENT',
+      400,
+      `"${value}" is not a share: write a whole number from 0 to 100, or "on"/"off" for the kill switch`,
+    ),
+  shiftNeedsLocalFlags: (url: string) =>
+    new StranglerError(
+      'STRANGLER_ERR_SHIFT_UNSUPPORTED',
+      501,
+      `flags come from the Unleash server at ${url}; change the flag's rollout there (Unleash UI or admin API). strangler shift only rewrites a local flags file for now`,
+    ),
+  upstreamUnreachable: (upstream: string, target: string, cause?: unknown) =>
+    new StranglerError(
+      'STRANGLER_ERR_UPSTREAM_UNREACHABLE',
+      502,
+      `upstream "${upstream}" (${target}) could not be reached: check that it is running and that routes.yaml points at the right address`,
+      { cause },
+    ),
+  upstreamTimeout: (upstream: string, target: string, ms: number) =>
+    new StranglerError(
+      'STRANGLER_ERR_UPSTREAM_TIMEOUT',
+      504,
+      `upstream "${upstream}" (${target}) did not answer within ${ms} ms: it is overloaded or stuck; raise upstreamTimeout in routes.yaml only if slow answers are expected`,
+    ),
+  badRequestTarget: () =>
+    new StranglerError(
+      'STRANGLER_ERR_BAD_REQUEST_TARGET',
+      400,
+      'the request path is not valid (malformed percent-encoding or not an absolute path)',
+    ),
+  phpMissing: (reason: string) =>
+    new StranglerError(
+      'STRANGLER_ERR_PHP_MISSING',
+      500,
+      `PHP 8.1+ with pdo_sqlite is needed to run the demo monolith (${reason}). Install it: sudo apt-get install -y php-cli php-sqlite3 php-mysql (Debian/Ubuntu) or brew install php (macOS)`,
+    ),
+  portInUse: (what: string, address: string, cause?: unknown) =>
+    new StranglerError(
+      'STRANGLER_ERR_PORT_IN_USE',
+      500,
+      `${what} cannot listen on ${address}: the port is taken. Stop whatever uses it or choose another address`,
+      { cause },
+    ),
+} as const;

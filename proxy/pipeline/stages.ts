@@ -1,0 +1,88 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Config } from '../config/schema.ts';
+import { errors } from '../errors.ts';
+import { buildContext } from '../flags/build-context.ts';
+import type { FlagSource } from '../flags/flag-source.ts';
+import type { Forwarder } from '../forward/forwarder.ts';
+import { respondWithError } from '../forward/upstream-error.ts';
+import { BAD_REQUEST_TARGET, type RouteTable } from '../routing/route-table.ts';
+import { LEGACY, type Exchange } from './exchange.ts';
+
+/** What the stages read; swapped as a whole when the config is reloaded. */
+export interface ProxyState {
+  readonly config: Config;
+  readonly routes: RouteTable;
+  readonly flags: FlagSource;
+  readonly forwarder: Forwarder;
+}
+
+/** A stage returns false when it has answered the request itself and the rest must not run. */
+export type Stage = (exchange: Exchange, state: ProxyState) => boolean;
+
+const FORCE_HEADER = 'x-strangler-force';
+const SECRET_HEADER = 'x-strangler-secret';
+
+/** Testers pick a side with x-strangler-force, honoured only with the right x-strangler-secret.
+ *  Both headers are removed either way: no upstream ever sees them. */
+export const readTesterOverride: Stage = (exchange, { config }) => {
+  const headers = exchange.req.headers;
+  const force = headers[FORCE_HEADER];
+  const secret = headers[SECRET_HEADER];
+  if (force === undefined && secret === undefined) return true;
+  delete headers[FORCE_HEADER];
+  delete headers[SECRET_HEADER];
+  if ((force === 'legacy' || force === 'service') && typeof secret === 'string' && isSecret(secret, config.testers.secret)) {
+    exchange.force = force;
+  }
+  return true;
+};
+
+export const matchRoute: Stage = (exchange, { routes }) => {
+  const found = routes.match(exchange.req.method ?? 'GET', exchange.req.url ?? '/');
+  if (found === BAD_REQUEST_TARGET) {
+    respondWithError(exchange.res, errors.badRequestTarget(), exchange.id);
+    return false;
+  }
+  exchange.route = found?.route ?? null;
+  return true;
+};
+
+/** Picks the primary upstream: legacy unless a matched route's flag is on for this request. */
+export const decide: Stage = (exchange, { config, flags }) => {
+  const route = exchange.route;
+  if (!route) {
+    exchange.decision = { primary: LEGACY, target: config.legacy, reason: 'unmatched' };
+  } else if (exchange.force) {
+    const toService = exchange.force === 'service';
+    exchange.decision = toService
+      ? { primary: route.service, target: config.services[route.service], reason: 'forced' }
+      : { primary: LEGACY, target: config.legacy, reason: 'forced' };
+  } else if (flags.isEnabled(route.flag, buildContext(exchange.req, config.context))) {
+    exchange.decision = { primary: route.service, target: config.services[route.service], reason: 'flag-on' };
+  } else {
+    exchange.decision = { primary: LEGACY, target: config.legacy, reason: 'flag-off' };
+  }
+  return true;
+};
+
+export const forward: Stage = (exchange, { config, forwarder }) => {
+  if (config.targetHeader) exchange.res.setHeader('x-strangler-target', exchange.decision!.primary);
+  forwarder.forward(exchange, config.upstreamTimeoutMs);
+  return true;
+};
+
+/** The life of a request, in order. Later stages (mirror, compare, record) slot in here. */
+export const STAGES: readonly Stage[] = [readTesterOverride, matchRoute, decide, forward];
+
+export function runStages(exchange: Exchange, state: ProxyState): void {
+  for (let i = 0; i < STAGES.length; i++) {
+    if (!STAGES[i](exchange, state)) return;
+  }
+}
+
+function isSecret(given: string, expected: string): boolean {
+  if (expected === '') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,121 @@
+import t from 'tap';
+import { request, startUpstream } from '../helpers/http.ts';
+import { off, on, startTestProxy } from '../helpers/proxy.ts';
+
+const ROUTES = `
+  - name: rooms-list
+    match: GET /api/rooms
+    service: rooms
+  - name: rooms-get
+    match: GET /api/rooms/:id
+    service: rooms
+  - name: rooms-join
+    match: POST /api/rooms/:id/join
+    service: rooms
+`;
+
+t.test('routing matrix', async (t) => {
+  const legacy = await startUpstream('legacy');
+  const rooms = await startUpstream('rooms');
+  const proxy = await startTestProxy({
+    dir: t.testdir(),
+    legacy: legacy.url,
+    services: { rooms: rooms.url },
+    routes: ROUTES,
+    extra: 'testers:\n  secret: s3cret',
+    features: [on('rooms-get'), off('rooms-list')],
+  });
+  t.teardown(async () => {
+    await proxy.close();
+    await legacy.close();
+    await rooms.close();
+  });
+
+  const cases: Array<[string, string, string, string]> = [
+    ['unmatched path goes to legacy', 'GET', '/diary', 'legacy'],
+    ['matched route with flag off goes to legacy', 'GET', '/api/rooms', 'legacy'],
+    ['matched route with flag on goes to the service', 'GET', '/api/rooms/7', 'rooms'],
+    ['method mismatch stays on legacy', 'DELETE', '/api/rooms/7', 'legacy'],
+    ['route whose flag is missing from the flags file stays on legacy', 'POST', '/api/rooms/7/join', 'legacy'],
+    ['trailing slash is another path: legacy', 'GET', '/api/rooms/7/', 'legacy'],
+    ['longer path is not a param match', 'GET', '/api/rooms/7/members', 'legacy'],
+  ];
+  for (const [name, method, path, expected] of cases) {
+    const res = await request(proxy.url + path, { method });
+    t.equal(res.status, 200, `${name}: status`);
+    t.equal(res.json().upstream, expected, name);
+    t.equal(res.headers['x-strangler-target'], expected, `${name}: x-strangler-target`);
+  }
+
+  t.test('query string reaches the upstream unchanged', async (t) => {
+    const res = await request(`${proxy.url}/api/rooms/9?lang=zh&x=%20y&empty=`);
+    t.equal(res.json().upstream, 'rooms');
+    t.equal(res.json().url, '/api/rooms/9?lang=zh&x=%20y&empty=');
+  });
+
+  t.test('X-Forwarded-* headers are set; hop-by-hop headers are not forwarded', async (t) => {
+    await request(`${proxy.url}/diary`, {
+      headers: { host: 'timing.example', connection: 'keep-alive, x-private-hop', 'x-private-hop': '1', 'keep-alive': 'timeout=5', 'x-end-to-end': 'yes' },
+    });
+    const seen = legacy.seen.at(-1)!;
+    t.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
+    t.equal(seen.headers['x-forwarded-proto'], 'http');
+    t.equal(seen.headers['x-forwarded-host'], 'timing.example');
+    t.equal(seen.headers.host, 'timing.example', 'Host is passed through');
+    t.equal(seen.headers['x-private-hop'], undefined, 'header named in Connection is dropped');
+    t.equal(seen.headers['x-end-to-end'], 'yes');
+  });
+
+  t.test('hop-by-hop response headers are not passed back', async (t) => {
+    const res = await request(`${proxy.url}/diary`);
+    t.equal(res.headers['keep-alive'], undefined);
+  });
+
+  t.test('testers force a side only with the secret; the headers never reach an upstream', async (t) => {
+    const forced = await request(`${proxy.url}/api/rooms`, { headers: { 'x-strangler-force': 'service', 'x-strangler-secret': 's3cret' } });
+    t.equal(forced.json().upstream, 'rooms', 'forced to the service with the right secret');
+    const back = await request(`${proxy.url}/api/rooms/1`, { headers: { 'x-strangler-force': 'legacy', 'x-strangler-secret': 's3cret' } });
+    t.equal(back.json().upstream, 'legacy', 'forced to legacy although the flag is on');
+    const wrong = await request(`${proxy.url}/api/rooms`, { headers: { 'x-strangler-force': 'service', 'x-strangler-secret': 'guess' } });
+    t.equal(wrong.json().upstream, 'legacy', 'a wrong secret is ignored');
+    const none = await request(`${proxy.url}/api/rooms`, { headers: { 'x-strangler-force': 'service' } });
+    t.equal(none.json().upstream, 'legacy', 'no secret is ignored');
+    for (const seen of [...legacy.seen, ...rooms.seen]) {
+      t.notOk(seen.headers['x-strangler-force'] ?? seen.headers['x-strangler-secret'], `${seen.method} ${seen.url} saw no tester header`);
+    }
+  });
+
+  t.test('one access log line per request with route, target, status and latency', async (t) => {
+    const before = proxy.logs.length;
+    await request(`${proxy.url}/api/rooms/3`);
+    const lines = proxy.logs.slice(before).filter((l) => l.msg === 'request completed');
+    t.equal(lines.length, 1);
+    t.match(lines[0], { level: 30, route: 'rooms-get', target: 'rooms', reason: 'flag-on', status: 200, method: 'GET', url: '/api/rooms/3' });
+    t.type(lines[0].ms, 'number');
+  });
+});
+
+t.test('targetHeader: false leaves responses without x-strangler-target', async (t) => {
+  const legacy = await startUpstream('legacy');
+  const proxy = await startTestProxy({ dir: t.testdir(), legacy: legacy.url, extra: 'targetHeader: false' });
+  t.teardown(async () => {
+    await proxy.close();
+    await legacy.close();
+  });
+  const res = await request(`${proxy.url}/`);
+  t.equal(res.status, 200);
+  t.equal(res.headers['x-strangler-target'], undefined);
+});
+
+t.test('an empty tester secret disables forcing', async (t) => {
+  const legacy = await startUpstream('legacy');
+  const rooms = await startUpstream('rooms');
+  const proxy = await startTestProxy({ dir: t.testdir(), legacy: legacy.url, services: { rooms: rooms.url }, routes: ROUTES });
+  t.teardown(async () => {
+    await proxy.close();
+    await legacy.close();
+    await rooms.close();
+  });
+  const res = await request(`${proxy.url}/api/rooms`, { headers: { 'x-strangler-force': 'service', 'x-strangler-secret': '' } });
+  t.equal(res.json().upstream, 'legacy');
+});
