@@ -29,10 +29,12 @@ export function validateConfig(source: string, file: string, env: NodeJS.Process
   const doc = parseDocument(source, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const reader = new Reader(file, lines, env);
 
-  for (const e of doc.errors) {
-    const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
-    const hint = e.code === 'DUPLICATE_KEY' ? 'remove one of the two keys' : 'check indentation and quoting around this line';
-    reader.problems.push({ file, line: pos.line, column: pos.col, path: '', message: `YAML syntax: ${firstLine(e.message)}; ${hint}` });
+  // Only the first syntax error: the parser's later ones are usually echoes of it.
+  const syntax = doc.errors[0];
+  if (syntax) {
+    const pos = lines.linePos(syntax.pos[0]);
+    const hint = syntax.code === 'DUPLICATE_KEY' ? 'remove one of the two keys' : 'check indentation, and quote values that contain ": " or start with [ { * &';
+    reader.problems.push({ file, line: pos.line, column: pos.col, path: '', message: `YAML syntax: ${firstLine(syntax.message)}; ${hint}` });
   }
   if (doc.errors.length > 0) return { problems: reader.problems };
 
@@ -53,6 +55,8 @@ type Located = Node | Pair | null | undefined;
 
 class Reader {
   readonly problems: ConfigProblem[] = [];
+  /** every name under services:, valid URL or not, so a bad URL is reported once, not again per route */
+  private readonly declaredServices = new Set<string>();
   constructor(
     private readonly file: string,
     private readonly lines: LineCounter,
@@ -90,7 +94,7 @@ class Reader {
         else this.report(this.child(logNode as YAMLMap, 'level'), 'log.level', `unknown level "${l}"; write one of ${LOG_LEVELS.join(', ')}`);
       }
     }
-    const routes = this.readRoutes(root, services);
+    const routes = this.readRoutes(root, services, this.declaredServices);
     return deepFreeze({
       file: this.file,
       listen,
@@ -132,6 +136,7 @@ class Reader {
         this.report(pair.key as Node, 'services.legacy', '"legacy" is the monolith, set with the top-level legacy: key; give the service another name');
         continue;
       }
+      this.declaredServices.add(name);
       const url = this.parseUrl(pair.value as Node, `services.${name}`);
       if (url) out[name] = url;
     }
@@ -226,7 +231,7 @@ class Reader {
     return header !== undefined ? { header: header.toLowerCase() } : { cookie: cookie as string };
   }
 
-  private readRoutes(root: YAMLMap, services: Record<string, URL>): RouteConfig[] {
+  private readRoutes(root: YAMLMap, services: Record<string, URL>, declared: ReadonlySet<string>): RouteConfig[] {
     const node = this.child(root, 'routes');
     if (node === undefined) return [];
     if (!isSeq(node)) {
@@ -253,9 +258,9 @@ class Reader {
       else if (byName.has(name)) this.report(this.child(item, 'name'), `${at}.name`, `duplicate route name "${name}" (first used on line ${byName.get(name)}); route names must be unique, rename one`);
       else byName.set(name, line);
 
-      if (service === undefined) this.report(item, `${at}.service`, `missing; add service: <one of ${Object.keys(services).join(', ') || 'the names under services:'}>`);
-      else if (!services[service]) {
-        const known = Object.keys(services);
+      if (service === undefined) this.report(item, `${at}.service`, `missing; add service: <one of ${[...declared].join(', ') || 'the names under services:'}>`);
+      else if (!declared.has(service)) {
+        const known = [...declared];
         const guess = closest(service, known);
         this.report(
           this.child(item, 'service'),

@@ -1,0 +1,105 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import t from 'tap';
+import { validateConfig } from '../../proxy/config/validate-config.ts';
+import { runCli } from '../helpers/cli.ts';
+
+const GOOD = `listen: 127.0.0.1:8080
+legacy: http://127.0.0.1:8000
+services:
+  rooms: http://127.0.0.1:3101
+routes:
+  - name: rooms-list
+    match: GET /api/rooms
+    service: rooms
+  - name: rooms-get
+    match: GET /api/rooms/:id
+    service: rooms
+`;
+
+const FILE = '/etc/strangler/routes.yaml';
+const check = (source: string, env: NodeJS.ProcessEnv = {}) => validateConfig(source, FILE, env);
+
+t.test('a good file gives a frozen config with defaults filled in', async (t) => {
+  const { config, problems } = check(GOOD);
+  t.same(problems, []);
+  t.ok(config && Object.isFrozen(config) && Object.isFrozen(config.routes[0]));
+  t.match(config, {
+    listen: { host: '127.0.0.1', port: 8080 },
+    flags: { kind: 'file', file: '/etc/strangler/flags.json' },
+    context: { userId: { header: 'x-user-id' }, sessionId: { cookie: 'PHPSESSID' } },
+    upstreamTimeoutMs: 30000,
+    targetHeader: true,
+    routes: [{ name: 'rooms-list', methods: ['GET'], path: '/api/rooms', flag: 'rooms-list', line: 6 }, { name: 'rooms-get', line: 9 }],
+  });
+});
+
+// one case per kind of bad file: [what, source, line, message]
+const BAD: Array<[string, string, number, RegExp]> = [
+  ['YAML syntax', GOOD.replace('match: GET /api/rooms\n', 'match: GET /api/rooms: x\n'), 7, /YAML syntax: .*check indentation, and quote values/],
+  ['a duplicate key', GOOD.replace('    service: rooms\n  - name: rooms-get', '    service: rooms\n    service: rooms\n  - name: rooms-get'), 9, /YAML syntax: Map keys must be unique; remove one of the two keys/],
+  ['unknown top-level key with a suggestion', GOOD.replace('listen:', 'lisen:'), 1, /unknown key "lisen"; did you mean "listen"\?/],
+  ['unknown route key', GOOD.replace('    match: GET /api/rooms\n', '    match: GET /api/rooms\n    servise: rooms\n'), 8, /unknown key "servise"; did you mean "service"\?/],
+  ['route naming an unknown service', GOOD.replace('    match: GET /api/rooms/:id\n    service: rooms', '    match: GET /api/rooms/:id\n    service: room'), 11, /unknown service "room"; did you mean "rooms"\? services are: rooms/],
+  ['duplicate route names', GOOD.replace('name: rooms-get', 'name: rooms-list'), 9, /duplicate route name "rooms-list" \(first used on line 6\)/],
+  ['two routes with the same match', GOOD.replace('GET /api/rooms/:id', 'GET /api/rooms'), 10, /"GET \/api\/rooms" is already matched by route "rooms-list" \(line 6\)/],
+  ['same match with another param name', GOOD + '  - name: rooms-other\n    match: GET /api/rooms/:roomId\n    service: rooms\n', 13, /already matched by route "rooms-get"/],
+  ['a bad URL', GOOD.replace('http://127.0.0.1:3101', 'htp//127.0.0.1:3101'), 4, /"htp\/\/127.0.0.1:3101" is not an http\(s\) URL; write e.g. http:\/\/127.0.0.1:3101/],
+  ['a missing service on a route', GOOD.replace('    match: GET /api/rooms\n    service: rooms\n', '    match: GET /api/rooms\n'), 6, /service: missing; add service: <one of rooms>/],
+  ['an upstream URL with a path', GOOD.replace('http://127.0.0.1:8000', 'http://127.0.0.1:8000/app'), 2, /has a path or query; .* write only scheme, host and port, e.g. http:\/\/127.0.0.1:8000/],
+  ['a bad match', GOOD.replace('GET /api/rooms/:id', 'FETCH /api/rooms/:id'), 10, /unknown method FETCH/],
+  ['a bad listen', GOOD.replace('127.0.0.1:8080', 'localhost'), 1, /"localhost" is not host:port/],
+  ['missing legacy', GOOD.replace('legacy: http://127.0.0.1:8000\n', ''), 1, /legacy: missing; add legacy:/],
+  ['an unset environment variable', GOOD + 'testers:\n  secret: ${TESTER_SECRET}\n', 13, /environment variable TESTER_SECRET is not set; export TESTER_SECRET=..., or write \$\{TESTER_SECRET:-default\}/],
+  ['a bad duration', GOOD + 'upstreamTimeout: soon\n', 12, /"soon" is not a duration; write e.g. 500ms, 30s or 2m/],
+];
+
+for (const [what, source, line, message] of BAD) {
+  t.test(`rejects ${what}, naming the line`, async (t) => {
+    const { config, problems } = check(source);
+    t.equal(config, undefined, 'no config comes out');
+    const problem = problems.find((p) => message.test(p.message) || message.test(`${p.path}: ${p.message}`));
+    t.equal(problems.length, 1, 'one mistake, one problem (no cascade)');
+    t.ok(problem, `a problem says ${message}: got ${JSON.stringify(problems)}`);
+    t.equal(problem?.line, line, 'on the right line');
+    t.equal(problem?.file, FILE);
+  });
+}
+
+t.test('every problem is reported at once', async (t) => {
+  const source = GOOD.replace('lisen', 'x').replace('listen:', 'lisen:').replace('service: rooms', 'service: nope').replace('name: rooms-get', 'name: rooms-list');
+  const { problems } = check(source);
+  t.ok(problems.length >= 3, `${problems.length} problems: ${problems.map((p) => p.line + ' ' + p.message).join(' | ')}`);
+});
+
+t.test('${VAR} and ${VAR:-default} are expanded from the environment', async (t) => {
+  const source = GOOD.replace('http://127.0.0.1:3101', '${ROOMS_URL:-http://127.0.0.1:3101}') + 'testers:\n  secret: ${SECRET}\n';
+  const { config } = check(source, { SECRET: 'abc', ROOMS_URL: 'http://10.0.0.5:80' });
+  t.equal(config?.testers.secret, 'abc');
+  t.equal(config?.services.rooms.origin, 'http://10.0.0.5');
+  t.equal(check(source, { SECRET: 'abc' }).config?.services.rooms.origin, 'http://127.0.0.1:3101', 'default used when unset');
+});
+
+t.test('UNLEASH_URL + UNLEASH_API_TOKEN switch to server mode without editing the file', async (t) => {
+  const { config } = check(GOOD, { UNLEASH_URL: 'http://127.0.0.1:4242/api', UNLEASH_API_TOKEN: 'default:development.abc' });
+  t.match(config?.flags, { kind: 'unleash', url: 'http://127.0.0.1:4242/api', token: 'default:development.abc' });
+  const half = check(GOOD, { UNLEASH_URL: 'http://127.0.0.1:4242/api' });
+  t.match(half.problems[0].message, /UNLEASH_URL is set but UNLEASH_API_TOKEN is not/);
+});
+
+t.test('strangler check: exit 0 on a good file, 1 with file:line problems on a bad one', async (t) => {
+  const dir = t.testdir();
+  await writeFile(path.join(dir, 'routes.yaml'), GOOD);
+  await writeFile(path.join(dir, 'bad.yaml'), GOOD.replace('service: rooms', 'service: room'));
+  const good = await runCli(['check'], { cwd: dir });
+  t.equal(good.code, 0, good.stderr);
+  t.match(good.stdout, /routes.yaml: ok — 2 route\(s\), 1 service\(s\)/);
+  const bad = await runCli(['check', '--config', 'bad.yaml'], { cwd: dir });
+  t.equal(bad.code, 1);
+  t.match(bad.stderr, new RegExp(`${path.join(dir, 'bad.yaml').replace(/[/.]/g, '\\$&')}:8:14 routes\\[0\\]\\.service: unknown service "room"`));
+  const json = await runCli(['check', '--config', 'bad.yaml', '--json'], { cwd: dir });
+  t.match(JSON.parse(json.stdout), { ok: false, problems: [{ line: 8, path: 'routes[0].service' }] });
+  const missing = await runCli(['check', '--config', 'nope.yaml'], { cwd: dir });
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /nope.yaml not found: pass --config <file> or create routes.yaml/);
+});
