@@ -160,7 +160,7 @@ class Reader {
       if (unleash !== undefined && this.assertMap(unleash, 'flags.unleash')) {
         const u = unleash as YAMLMap;
         this.assertKeys(u, 'flags.unleash', KNOWN_KEYS.unleash);
-        const url = this.readUrl(u, 'url', 'flags.unleash.url', true);
+        const url = this.readUrl(u, 'url', 'flags.unleash.url', true, true);
         const token = this.readString(u, 'token', 'flags.unleash.token');
         if (!token) this.report(u, 'flags.unleash.token', 'missing; write token: ${UNLEASH_API_TOKEN} and export a client token of your Unleash server');
         flags = {
@@ -355,16 +355,16 @@ class Reader {
     return Math.round(Number(m[1]) * factor);
   }
 
-  private readUrl(map: YAMLMap, key: string, at: string, required: boolean): URL | undefined {
+  private readUrl(map: YAMLMap, key: string, at: string, required: boolean, allowPath = false): URL | undefined {
     const node = this.child(map, key);
     if (node === undefined) {
       if (required) this.report(map, at, `missing; add ${key}: http://127.0.0.1:8000 (the address of the ${key === 'legacy' ? 'PHP monolith' : 'server'})`);
       return undefined;
     }
-    return this.parseUrl(node, at);
+    return this.parseUrl(node, at, allowPath);
   }
 
-  private parseUrl(node: Node, at: string): URL | undefined {
+  private parseUrl(node: Node, at: string, allowPath = false): URL | undefined {
     const raw = isScalar(node) ? expandEnv(String(node.value ?? ''), this.env) : { problem: 'must be a URL' };
     if (typeof raw !== 'string') {
       this.report(node, at, raw.problem);
@@ -380,7 +380,7 @@ class Reader {
       this.report(node, at, `"${raw}" is not an http(s) URL; write e.g. http://127.0.0.1:3101`);
       return undefined;
     }
-    if (url.pathname !== '/' || url.search) {
+    if (!allowPath && (url.pathname !== '/' || url.search)) {
       this.report(node, at, `"${raw}" has a path or query; upstreams get the request path unchanged, so write only scheme, host and port, e.g. ${url.origin}`);
       return undefined;
     }

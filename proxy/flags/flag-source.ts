@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { access, mkdir } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
@@ -97,5 +98,13 @@ async function createServerFlagSource(flags: Extract<FlagsConfig, { kind: 'unlea
   if (!(await ready)) {
     logger.error({ url: flags.url, backupDir: flags.backupDir }, 'no flags from the unleash server and no backup yet: every route stays on legacy until the server answers');
   }
-  return { isEnabled: (flag, context) => unleash.isEnabled(flag, context, false), close: () => unleash.destroy() };
+  return {
+    isEnabled: (flag, context) => unleash.isEnabled(flag, context, false),
+    close() {
+      unleash.destroy();
+      // destroy() strips the repository's listeners, but a fetch already in flight can still
+      // fail and emit 'error' on it afterwards, which would crash the process.
+      (unleash as unknown as { repository?: EventEmitter }).repository?.on('error', () => {});
+    },
+  };
 }

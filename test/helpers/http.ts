@@ -78,13 +78,13 @@ export async function closedPort(): Promise<number> {
 }
 
 /** Polls until check() returns a truthy value or the deadline passes (no fixed sleeps). */
-export async function eventually<T>(check: () => Promise<T> | T, { timeoutMs = 5000, intervalMs = 20 } = {}): Promise<T> {
+export async function eventually<T>(check: () => Promise<T> | T, { timeoutMs = 5000, intervalMs = 20 } = {}): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const value = await check();
-      if (value) return value;
+      if (value) return value as NonNullable<T>;
       last = value;
     } catch (err) {
       last = err;

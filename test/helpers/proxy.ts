@@ -24,6 +24,8 @@ export interface TestProxyOptions {
   routes?: string;
   /** extra top-level YAML */
   extra?: string;
+  /** YAML for the flags: key; default local mode with flags.json */
+  flags?: string;
   /** flags file content; default: no features */
   features?: Feature[];
 }
@@ -41,8 +43,7 @@ export async function startTestProxy(options: TestProxyOptions): Promise<TestPro
       'listen: 127.0.0.1:0',
       `legacy: ${options.legacy}`,
       services ? `services:\n${services}` : 'services: {}',
-      'flags:',
-      '  file: flags.json',
+      options.flags ?? 'flags:\n  file: flags.json',
       options.extra ?? '',
       options.routes ? `routes:\n${options.routes}` : 'routes: []',
       '',
