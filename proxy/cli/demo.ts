@@ -27,8 +27,9 @@ Starts, on the addresses in the config:
 then prints what to try. Ctrl-C stops everything.
 
 Environment:
-  DATABASE_URL  shared database (default sqlite:var/timing.sqlite;
-                e.g. mysql://root@127.0.0.1:3306/timing for MySQL/MariaDB)
+  DATABASE_URL   shared database (default sqlite:var/timing.sqlite;
+                 e.g. mysql://root@127.0.0.1:3306/timing for MySQL/MariaDB)
+  STRANGLER_PHP  the php binary to run the monolith with (default: php on PATH)
 
 Options:
   -c, --config <file>  config file (default: ./routes.yaml)
@@ -38,7 +39,8 @@ Options:
     const config = await loadConfig(values.config);
     const logger = createLogger(config.log.level);
     const databaseUrl = process.env.DATABASE_URL ?? `sqlite:${path.join(REPO, 'var', 'timing.sqlite')}`;
-    const php = await findPhp();
+    const phpBinary = process.env.STRANGLER_PHP || undefined;
+    const php = await findPhp({ phpBinary });
     if (!php.ok) throw errors.phpMissing(php.reason);
 
     const step = (text: string) => process.stderr.write(`» ${text}\n`);
@@ -48,6 +50,7 @@ Options:
       const legacyLog = logger.child({ upstream: 'legacy' });
       const legacy = await startLegacy({
         databaseUrl,
+        phpBinary,
         host: config.legacy.hostname,
         port: Number(config.legacy.port || 80),
         log: (line) => legacyLog.debug({ line }, 'php'),

@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import t from 'tap';
+import { BIN, runCli } from '../helpers/cli.ts';
+import { closedPort, eventually, request } from '../helpers/http.ts';
+import { phpSkipReason } from '../helpers/legacy.ts';
+
+t.test('strangler demo starts legacy, rooms and the proxy; a shift moves a route; Ctrl-C stops all of it', { skip: phpSkipReason }, async (t) => {
+  const dir = t.testdir();
+  const [proxyPort, legacyPort, roomsPort] = [await closedPort(), await closedPort(), await closedPort()];
+  const config = path.join(dir, 'routes.yaml');
+  await writeFile(
+    config,
+    `listen: 127.0.0.1:${proxyPort}\nlegacy: http://127.0.0.1:${legacyPort}\nservices:\n  rooms: http://127.0.0.1:${roomsPort}\nflags:\n  file: flags.json\nroutes:\n  - name: rooms-get\n    match: GET /api/rooms/:id\n    service: rooms\n`,
+  );
+  const child = spawn(process.execPath, [BIN, 'demo', '--config', config], {
+    env: { ...process.env, DATABASE_URL: `sqlite:${path.join(dir, 'timing.sqlite')}` },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  let stdout = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdout.on('data', (d) => (stdout += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
+
+  await eventually(() => stderr.includes('strangler demo is running'), { timeoutMs: 60_000, intervalMs: 100 });
+  t.match(stderr, /starting the PHP monolith .* the first start seeds the database/, 'progress is shown');
+  t.match(stderr, /npx strangler shift rooms-get 100/, 'the tour says what to try');
+  const proxy = `http://127.0.0.1:${proxyPort}`;
+
+  const home = await request(`${proxy}/`);
+  t.equal(home.status, 200);
+  t.match(home.headers['content-type'], /text\/html/);
+  t.equal(home.headers['x-strangler-target'], 'legacy');
+  t.equal((await request(`${proxy}/api/rooms/1`)).headers['x-strangler-target'], 'legacy');
+
+  t.equal((await runCli(['shift', 'rooms-get', '100', '--config', config])).code, 0);
+  await eventually(async () => (await request(`${proxy}/api/rooms/1`)).headers['x-strangler-target'] === 'rooms');
+  t.pass('after the shift, rooms answers without a restart');
+  t.match(stdout, /"msg":"request completed"/, 'access log lines are printed');
+
+  child.kill('SIGINT');
+  t.equal(await exited, 0, 'exits cleanly on Ctrl-C');
+  for (const port of [proxyPort, legacyPort, roomsPort]) {
+    await t.rejects(request(`http://127.0.0.1:${port}/`), `nothing listens on ${port} any more`);
+  }
+});
+
+t.test('strangler demo without PHP fails fast with the install hint', async (t) => {
+  const res = await runCli(['demo'], { env: { STRANGLER_PHP: path.join(t.testdir(), 'no-php-here') } });
+  t.equal(res.code, 1);
+  t.match(res.stderr, /PHP 8\.1\+ with pdo_sqlite is needed .* apt-get install -y php-cli php-sqlite3 php-mysql/);
+  t.match(res.stderr, /STRANGLER_ERR_PHP_MISSING/);
+});
+
+t.test('every command has --help; no command or an unknown one prints the list', async (t) => {
+  for (const name of ['demo', 'proxy', 'check', 'shift', 'migrate']) {
+    const res = await runCli([name, '--help']);
+    t.equal(res.code, 0, `${name} --help exits 0`);
+    t.match(res.stdout, new RegExp(`^Usage: strangler ${name}`), `${name} --help prints its usage`);
+  }
+  const top = await runCli(['--help']);
+  t.equal(top.code, 0);
+  t.match(top.stdout, /Commands:[\s\S]*demo[\s\S]*shift/);
+  const none = await runCli([]);
+  t.equal(none.code, 2);
+  const unknown = await runCli(['deploy']);
+  t.equal(unknown.code, 2);
+  t.match(unknown.stderr, /unknown command "deploy"/);
+  const badOption = await runCli(['check', '--nope']);
+  t.equal(badOption.code, 2);
+  t.match(badOption.stderr, /Unknown option '--nope'[\s\S]*Usage: strangler check/);
+});
