@@ -1,0 +1,58 @@
+import { fileURLToPath } from 'node:url';
+import type { Knex } from 'knex';
+import { createDb, describeDatabase, resolveDatabaseUrl } from '../services/rooms/db.ts';
+
+/** Knex's bookkeeping table; the name keeps it apart from anything legacy creates. */
+export const MIGRATIONS_TABLE = 'strangler_migrations';
+export const ROOMS_MIGRATIONS_DIRECTORY = fileURLToPath(new URL('./rooms/', import.meta.url));
+
+/** Anything with pino's `info(obj, msg)`, such as a pino logger. */
+export interface MigrationLog {
+  info(obj: object, msg: string): void;
+}
+
+export interface MigrateOptions {
+  /** Defaults to DATABASE_URL, then sqlite:var/timing.sqlite. */
+  databaseUrl?: string;
+  log?: MigrationLog;
+}
+
+function migratorConfig(): Knex.MigratorConfig {
+  return {
+    directory: ROOMS_MIGRATIONS_DIRECTORY,
+    // Migrations are TypeScript, loaded by the tsx (CLI) or ts-node (tap) loader in effect.
+    loadExtensions: ['.ts'],
+    tableName: MIGRATIONS_TABLE,
+  };
+}
+
+async function withDb<T>(databaseUrl: string | undefined, run: (db: Knex) => Promise<T>): Promise<T> {
+  const db = createDb(databaseUrl);
+  try {
+    return await run(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Applies every pending migration; `applied` is empty when the schema is already current. */
+export async function migrateLatest({ databaseUrl, log }: MigrateOptions = {}): Promise<{ applied: string[] }> {
+  const url = resolveDatabaseUrl(databaseUrl);
+  return withDb(url, async (db) => {
+    const [batch, applied]: [number, string[]] = await db.migrate.latest(migratorConfig());
+    log?.info({ database: describeDatabase(url), batch, applied }, 'migrations applied');
+    return { applied };
+  });
+}
+
+/** Reverts the last batch of migrations; `rolledBack` is empty when there was none. */
+export async function migrateRollback({ databaseUrl, log }: MigrateOptions = {}): Promise<{
+  rolledBack: string[];
+}> {
+  const url = resolveDatabaseUrl(databaseUrl);
+  return withDb(url, async (db) => {
+    const [batch, rolledBack]: [number, string[]] = await db.migrate.rollback(migratorConfig());
+    log?.info({ database: describeDatabase(url), batch, rolledBack }, 'migrations rolled back');
+    return { rolledBack };
+  });
+}

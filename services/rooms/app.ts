@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import type { Knex } from 'knex';
+import type { LoggerOptions } from 'pino';
+import { createRoomStore } from './room-store.ts';
+import { registerHealthzRoute } from './routes/healthz.ts';
+import { registerRoomsRoutes } from './routes/rooms.ts';
+
+export interface BuildAppOptions {
+  db: Knex;
+  /** An existing pino logger (e.g. a child of the demo's); wins over loggerOptions. */
+  logger?: FastifyBaseLogger;
+  /** Options for a pino logger Fastify creates. Neither option: no logging. */
+  loggerOptions?: LoggerOptions;
+}
+
+/** 16 lowercase hex chars, like legacy's request_id; also the reqId of every log line. */
+function generateRequestId(): string {
+  return randomBytes(8).toString('hex');
+}
+
+/** One log line per request, when it completes, instead of Fastify's incoming/completed pair. */
+class OneLinePerRequest extends LogController {
+  incomingRequest(): void {}
+
+  requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const line = {
+      method: request.method,
+      url: request.url,
+      statusCode: reply.statusCode,
+      responseTimeMs: Math.round(reply.elapsedTime * 10) / 10,
+    };
+    if (error) reply.log.error({ ...line, err: error }, 'request errored');
+    else reply.log.info(line, 'request completed');
+  }
+}
+
+/** The rooms service as a Fastify instance that does not listen (server.ts listens). */
+export function buildApp({ db, logger, loggerOptions }: BuildAppOptions): FastifyInstance {
+  const app = Fastify({
+    ...(logger ? { loggerInstance: logger } : { logger: loggerOptions ?? false }),
+    genReqId: generateRequestId,
+    logController: new OneLinePerRequest(),
+  }) as unknown as FastifyInstance;
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    // As legacy's JSON answers: every answer here is live data.
+    reply.header('cache-control', 'no-store');
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: 'not found' });
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
+    const status = err.statusCode ?? 500;
+    if (status < 500) {
+      reply.code(status).send({ error: err.message });
+      return;
+    }
+    request.log.error({ err }, 'request failed');
+    reply.code(500).send({ error: 'internal error' });
+  });
+
+  const store = createRoomStore(db);
+  registerRoomsRoutes(app, store);
+  registerHealthzRoute(app, store);
+  return app;
+}
