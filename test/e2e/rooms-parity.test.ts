@@ -6,17 +6,8 @@ import { startRooms } from '../../services/rooms/server.ts';
 import { runCli } from '../helpers/cli.ts';
 import { eventually, request, type Reply } from '../helpers/http.ts';
 import { phpSkipReason } from '../helpers/legacy.ts';
-import { startTestProxy } from '../helpers/proxy.ts';
+import { ROOMS_ROUTES, startTestProxy } from '../helpers/proxy.ts';
 import { createTestDatabase, mysqlSkipReason } from '../helpers/mysql.ts';
-
-const ROUTES = `
-  - name: rooms-list
-    match: GET /api/rooms
-    service: rooms
-  - name: rooms-get
-    match: GET /api/rooms/:id
-    service: rooms
-`;
 
 const PATHS = [
   '/api/rooms',
@@ -51,7 +42,7 @@ async function parity(t: Test, dir: string, databaseUrl: string) {
     dir,
     legacy: legacy.url,
     services: { rooms: rooms.url },
-    routes: ROUTES,
+    routes: ROOMS_ROUTES,
     extra: 'testers:\n  secret: qa',
   });
   t.teardown(() => proxy.close());

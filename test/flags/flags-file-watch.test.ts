@@ -1,20 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import t from 'tap';
 import { runCli } from '../helpers/cli.ts';
-import { eventually, request, startUpstream } from '../helpers/http.ts';
-import { off, startTestProxy } from '../helpers/proxy.ts';
-
-const ROUTES = '  - name: rooms-get\n    match: GET /api/rooms/:id\n    service: rooms\n';
+import { eventually, request } from '../helpers/http.ts';
+import { off, ROOMS_ROUTES, startProxyFixture } from '../helpers/proxy.ts';
 
 t.test('strangler shift flips a running proxy without a restart and without dropping a request', async (t) => {
-  const legacy = await startUpstream('legacy');
-  const rooms = await startUpstream('rooms');
-  const proxy = await startTestProxy({ dir: t.testdir(), legacy: legacy.url, services: { rooms: rooms.url }, routes: ROUTES, features: [off('rooms-get')] });
-  t.teardown(async () => {
-    await proxy.close();
-    await legacy.close();
-    await rooms.close();
-  });
+  const { proxy } = await startProxyFixture(t, { routes: ROOMS_ROUTES, features: [off('rooms-get')] });
   const side = async () => (await request(`${proxy.url}/api/rooms/1`)).headers['x-strangler-target'];
   t.equal(await side(), 'legacy');
 
@@ -44,14 +35,7 @@ t.test('strangler shift flips a running proxy without a restart and without drop
 });
 
 t.test('a malformed flags file keeps the last good flags and logs an error', async (t) => {
-  const legacy = await startUpstream('legacy');
-  const rooms = await startUpstream('rooms');
-  const proxy = await startTestProxy({ dir: t.testdir(), legacy: legacy.url, services: { rooms: rooms.url }, routes: ROUTES });
-  t.teardown(async () => {
-    await proxy.close();
-    await legacy.close();
-    await rooms.close();
-  });
+  const { proxy } = await startProxyFixture(t, { routes: ROOMS_ROUTES });
   t.equal((await runCli(['shift', 'rooms-get', '100', '--config', proxy.configFile])).code, 0);
   await eventually(async () => (await request(`${proxy.url}/api/rooms/1`)).headers['x-strangler-target'] === 'rooms');
 

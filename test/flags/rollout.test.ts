@@ -6,10 +6,9 @@ import { normalizedStrategyValue } from 'unleash-client/lib/strategy/util.js';
 import { DEFAULTS } from '../../proxy/config/schema.ts';
 import { buildContext } from '../../proxy/flags/build-context.ts';
 import { createFlagSource } from '../../proxy/flags/flag-source.ts';
-import { applyShare, emptyFlags, readFlagsFile, writeFlagsFile } from '../../proxy/flags/flags-file.ts';
-import { eventually, request, startUpstream } from '../helpers/http.ts';
-import { startTestProxy } from '../helpers/proxy.ts';
-import { rolloutFeature } from '../../proxy/flags/flags-file.ts';
+import { applyShare, emptyFlags, readFlagsFile, rolloutFeature, writeFlagsFile } from '../../proxy/flags/flags-file.ts';
+import { eventually, request } from '../helpers/http.ts';
+import { ROOMS_ROUTES, startProxyFixture } from '../helpers/proxy.ts';
 
 const FLAG = 'rooms-get';
 const contextConfig = { userId: DEFAULTS.userId, sessionId: DEFAULTS.sessionId, properties: {} };
@@ -21,20 +20,7 @@ function userInBucket(bucket: number): string {
 }
 
 t.test('deterministic boundary: at 30 % bucket 30 is on the service, bucket 31 is not', async (t) => {
-  const legacy = await startUpstream('legacy');
-  const rooms = await startUpstream('rooms');
-  const proxy = await startTestProxy({
-    dir: t.testdir(),
-    legacy: legacy.url,
-    services: { rooms: rooms.url },
-    routes: `  - name: ${FLAG}\n    match: GET /api/rooms/:id\n    service: rooms\n`,
-    features: [rolloutFeature(FLAG, 30)],
-  });
-  t.teardown(async () => {
-    await proxy.close();
-    await legacy.close();
-    await rooms.close();
-  });
+  const { proxy } = await startProxyFixture(t, { routes: ROOMS_ROUTES, features: [rolloutFeature(FLAG, 30)] });
   const at30 = userInBucket(30);
   const at31 = userInBucket(31);
   const sideOf = async (headers: Record<string, string>) => (await request(`${proxy.url}/api/rooms/1`, { headers })).headers['x-strangler-target'];

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { loadConfig } from '../../proxy/config/load-config.ts';
 import { rolloutFeature, writeFlagsFile, type Feature } from '../../proxy/flags/flags-file.ts';
 import { buildProxy, type Proxy } from '../../proxy/server.ts';
+import { startUpstream } from './http.ts';
 
 export interface TestProxy {
   url: string;
@@ -61,3 +62,33 @@ export async function startTestProxy(options: TestProxyOptions): Promise<TestPro
 
 export const on = (flag: string) => rolloutFeature(flag, 100);
 export const off = (flag: string) => rolloutFeature(flag, 100, false);
+
+type Handler = Parameters<typeof startUpstream>[1];
+
+export const ROOMS_ROUTES = `
+  - name: rooms-list
+    match: GET /api/rooms
+    service: rooms
+  - name: rooms-get
+    match: GET /api/rooms/:id
+    service: rooms
+`;
+
+/**
+ * The common fixture: a recording `legacy` upstream, a recording `rooms` service, and a proxy
+ * in front of both; everything is closed when the test ends.
+ */
+export async function startProxyFixture(
+  t: { testdir(): string; teardown(fn: () => unknown): void },
+  options: Omit<TestProxyOptions, 'dir' | 'legacy' | 'services'> & { legacy?: Handler; rooms?: Handler } = {},
+) {
+  const legacy = await startUpstream('legacy', options.legacy);
+  const rooms = await startUpstream('rooms', options.rooms);
+  const proxy = await startTestProxy({ ...options, dir: t.testdir(), legacy: legacy.url, services: { rooms: rooms.url } });
+  t.teardown(async () => {
+    await proxy.close();
+    await legacy.close();
+    await rooms.close();
+  });
+  return { proxy, legacy, rooms };
+}

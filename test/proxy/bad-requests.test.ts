@@ -1,7 +1,7 @@
 import net from 'node:net';
 import t from 'tap';
-import { eventually, request, startUpstream } from '../helpers/http.ts';
-import { on, startTestProxy } from '../helpers/proxy.ts';
+import { eventually, request } from '../helpers/http.ts';
+import { on, ROOMS_ROUTES, startProxyFixture } from '../helpers/proxy.ts';
 
 function raw(url: string, text: string): Promise<string> {
   const { port } = new URL(url);
@@ -17,23 +17,14 @@ function raw(url: string, text: string): Promise<string> {
 
 t.test('bad requests get 400/431 or a clean abort, and never wedge the proxy', async (t) => {
   let aborted = 0;
-  const legacy = await startUpstream('legacy', (req, res) => {
-    req.on('aborted', () => aborted++);
-    req.resume();
-    req.on('end', () => res.end('ok'));
-  });
-  const rooms = await startUpstream('rooms');
-  const proxy = await startTestProxy({
-    dir: t.testdir(),
-    legacy: legacy.url,
-    services: { rooms: rooms.url },
-    routes: '  - name: rooms-get\n    match: GET /api/rooms/:id\n    service: rooms\n',
+  const { proxy, legacy, rooms } = await startProxyFixture(t, {
+    legacy: (req, res) => {
+      req.on('aborted', () => aborted++);
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    },
+    routes: ROOMS_ROUTES,
     features: [on('rooms-get')],
-  });
-  t.teardown(async () => {
-    await proxy.close();
-    await legacy.close();
-    await rooms.close();
   });
 
   t.test('malformed percent-encoding → 400 with a JSON body', async (t) => {

@@ -1,34 +1,17 @@
 import t from 'tap';
-import { request, startUpstream } from '../helpers/http.ts';
-import { off, on, startTestProxy } from '../helpers/proxy.ts';
+import { request } from '../helpers/http.ts';
+import { off, on, ROOMS_ROUTES, startProxyFixture } from '../helpers/proxy.ts';
 
-const ROUTES = `
-  - name: rooms-list
-    match: GET /api/rooms
-    service: rooms
-  - name: rooms-get
-    match: GET /api/rooms/:id
-    service: rooms
-  - name: rooms-join
+const ROUTES = `${ROOMS_ROUTES}  - name: rooms-join
     match: POST /api/rooms/:id/join
     service: rooms
 `;
 
 t.test('routing matrix', async (t) => {
-  const legacy = await startUpstream('legacy');
-  const rooms = await startUpstream('rooms');
-  const proxy = await startTestProxy({
-    dir: t.testdir(),
-    legacy: legacy.url,
-    services: { rooms: rooms.url },
+  const { proxy, legacy, rooms } = await startProxyFixture(t, {
     routes: ROUTES,
     extra: 'testers:\n  secret: s3cret',
     features: [on('rooms-get'), off('rooms-list')],
-  });
-  t.teardown(async () => {
-    await proxy.close();
-    await legacy.close();
-    await rooms.close();
   });
 
   const cases: Array<[string, string, string, string]> = [
@@ -96,26 +79,14 @@ t.test('routing matrix', async (t) => {
 });
 
 t.test('targetHeader: false leaves responses without x-strangler-target', async (t) => {
-  const legacy = await startUpstream('legacy');
-  const proxy = await startTestProxy({ dir: t.testdir(), legacy: legacy.url, extra: 'targetHeader: false' });
-  t.teardown(async () => {
-    await proxy.close();
-    await legacy.close();
-  });
+  const { proxy } = await startProxyFixture(t, { extra: 'targetHeader: false' });
   const res = await request(`${proxy.url}/`);
   t.equal(res.status, 200);
   t.equal(res.headers['x-strangler-target'], undefined);
 });
 
 t.test('an empty tester secret disables forcing', async (t) => {
-  const legacy = await startUpstream('legacy');
-  const rooms = await startUpstream('rooms');
-  const proxy = await startTestProxy({ dir: t.testdir(), legacy: legacy.url, services: { rooms: rooms.url }, routes: ROUTES });
-  t.teardown(async () => {
-    await proxy.close();
-    await legacy.close();
-    await rooms.close();
-  });
+  const { proxy } = await startProxyFixture(t, { routes: ROUTES });
   const res = await request(`${proxy.url}/api/rooms`, { headers: { 'x-strangler-force': 'service', 'x-strangler-secret': '' } });
   t.equal(res.json().upstream, 'legacy');
 });
