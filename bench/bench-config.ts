@@ -1,0 +1,44 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { writeFlagsFile, type Feature } from '../proxy/flags/flags-file.ts';
+
+export interface BenchRoute {
+  name: string;
+  /** "METHOD /path" as in routes.yaml */
+  match: string;
+  service: string;
+}
+
+export interface BenchConfig {
+  dir: string;
+  /** file name of the routes.yaml inside dir */
+  name: string;
+  legacy: string;
+  services: Record<string, string>;
+  routes: readonly BenchRoute[];
+  logLevel: string;
+}
+
+/** Writes a routes.yaml using dir/flags.json (local flags) and returns its path. */
+export async function writeBenchConfig(config: BenchConfig): Promise<string> {
+  const file = path.join(config.dir, config.name);
+  const lines = [
+    'listen: 127.0.0.1:0',
+    `legacy: ${config.legacy}`,
+    'services:',
+    ...Object.entries(config.services).map(([name, url]) => `  ${name}: ${url}`),
+    'flags:',
+    '  file: flags.json',
+    'log:',
+    `  level: ${config.logLevel}`,
+    'routes:',
+    ...config.routes.flatMap((r) => [`  - name: ${r.name}`, `    match: ${r.match}`, `    service: ${r.service}`]),
+    '',
+  ];
+  await writeFile(file, lines.join('\n'));
+  return file;
+}
+
+export function writeBenchFlags(dir: string, features: Feature[]): Promise<void> {
+  return writeFlagsFile(path.join(dir, 'flags.json'), { version: 2, features });
+}

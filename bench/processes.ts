@@ -1,0 +1,104 @@
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+
+const STOP_GRACE_MS = 3000;
+
+/** Every process the benchmark started and that has not exited yet: stopAll() ends them. */
+const children = new Set<ChildProcess>();
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/**
+ * Runs a TypeScript entry point in its own Node process, so its CPU time is its own. stdout goes
+ * to /dev/null (where the proxy's access log lands), stderr is shown, results come over IPC.
+ */
+export function forkTs(file: string, args: string[] = []): ChildProcess {
+  return track(fork(file, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }));
+}
+
+/** The first IPC message a child sends; rejects when it exits first or stays silent for timeoutMs. */
+export function nextMessage<T>(child: ChildProcess, what: string, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, message?: T) => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      if (err) reject(err);
+      else resolve(message as T);
+    };
+    const onMessage = (message: unknown) => done(null, message as T);
+    const onExit = (code: number | null, signal: string | null) => done(new Error(`${what} exited (${signal ?? code}) before reporting`));
+    const timer = setTimeout(() => done(new Error(`${what} sent nothing within ${timeoutMs} ms`)), timeoutMs);
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+/** Runs a command to completion and returns its stdout; killed when it outlives timeoutMs. */
+export function runCommand(command: string, args: string[], timeoutMs: number): Promise<string> {
+  const child = track(spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] }));
+  let stdout = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${command} still running after ${timeoutMs} ms, killed`));
+    }, timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`})`));
+    });
+  });
+}
+
+/** SIGTERM, then SIGKILL if the child is still there after a grace period. */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function stopAll(): Promise<void> {
+  await Promise.all([...children].map(stopChild));
+}
+
+let ticksPerSecond: number | undefined;
+
+/** USER_HZ: 100 on every mainstream Linux, asked of getconf in case this one differs. */
+function readTicksPerSecond(): number {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+}
+
+/** utime + stime of a process so far, in microseconds (/proc/<pid>/stat, clock-tick resolution). */
+export async function readCpuMicros(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  ticksPerSecond ??= readTicksPerSecond();
+  return (ticks / ticksPerSecond) * 1e6;
+}
+
+/** Resident set size of a process now, in bytes (/proc/<pid>/status VmRSS). */
+export async function readRssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
+  if (!kb) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(kb[1]) * 1024;
+}

@@ -1,0 +1,66 @@
+import type { LoadResult } from './load.ts';
+
+/** One measured run of one row. */
+export interface RoundResult extends LoadResult {
+  /** utime + stime the proxy spent per answered request; undefined for the direct row */
+  proxyCpuUsPerRequest?: number;
+  /** proxy RSS right after the run */
+  proxyRssBytes?: number;
+}
+
+export interface RowSummary {
+  key: string;
+  label: string;
+  rounds: RoundResult[];
+  /** medians over the rounds */
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** rps over the direct row's rps */
+  ratioToDirect: number;
+  proxyCpuUsPerRequest?: number;
+  /** after the last round */
+  proxyRssBytes?: number;
+  errors: number;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export function summarizeRow(key: string, label: string, rounds: RoundResult[], directRps: number | undefined): RowSummary {
+  const rps = median(rounds.map((r) => r.rps));
+  const cpu = rounds.map((r) => r.proxyCpuUsPerRequest).filter((v): v is number => v !== undefined);
+  return {
+    key,
+    label,
+    rounds,
+    rps,
+    p50Ms: median(rounds.map((r) => r.p50Ms)),
+    p99Ms: median(rounds.map((r) => r.p99Ms)),
+    ratioToDirect: rps / (directRps ?? rps),
+    proxyCpuUsPerRequest: cpu.length > 0 ? median(cpu) : undefined,
+    proxyRssBytes: rounds[rounds.length - 1].proxyRssBytes,
+    errors: rounds.reduce((sum, r) => sum + r.errors, 0),
+  };
+}
+
+const COLUMNS = ['row', 'req/s', 'p50 ms', 'p99 ms', 'vs direct', 'proxy CPU µs/req', 'proxy RSS MB', 'errors'];
+
+export function formatTable(rows: readonly RowSummary[]): string {
+  const cells = rows.map((r) => [
+    r.label,
+    r.rps.toFixed(0),
+    r.p50Ms.toFixed(2),
+    r.p99Ms.toFixed(2),
+    `${r.ratioToDirect.toFixed(2)}×`,
+    r.proxyCpuUsPerRequest === undefined ? '–' : r.proxyCpuUsPerRequest.toFixed(1),
+    r.proxyRssBytes === undefined ? '–' : (r.proxyRssBytes / 2 ** 20).toFixed(1),
+    String(r.errors),
+  ]);
+  const widths = COLUMNS.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
+  const line = (row: string[]) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  return [line(COLUMNS), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+}

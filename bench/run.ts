@@ -1,0 +1,232 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { rolloutFeature } from '../proxy/flags/flags-file.ts';
+import { writeBenchConfig, writeBenchFlags } from './bench-config.ts';
+import { formatDecide, measureDecide } from './decide.ts';
+import { createLoadGenerator, type LoadGenerator } from './load.ts';
+import { forkTs, nextMessage, readCpuMicros, readRssBytes, stopAll } from './processes.ts';
+import { formatTable, summarizeRow, type RoundResult, type RowSummary } from './report.ts';
+
+const USAGE = `Usage: npm run bench -- [options]
+
+Measures what the proxy costs: the same keep-alive load against the upstream directly and
+through the proxy (unmatched → legacy, matched with the flag on → service, and with the info
+access log), rows interleaved per round; then the per-request decision without sockets.
+Prints a table and writes JSON to bench/results/<timestamp>.json.
+
+Options:
+  --duration <s>      seconds per row and round (default 10)
+  --connections <n>   concurrent keep-alive connections (default 50)
+  --rounds <n>        rounds; each row reports the median (default 3)
+  --quick             CI smoke test: 1 s per row, 1 round, no warm-up, a short decision run
+  --json <file>       where to write the JSON results
+  -h, --help          show this help`;
+
+const DEFAULTS = { durationS: 10, connections: 50, rounds: 3, decideIterations: 1_000_000 };
+const QUICK = { durationS: 1, rounds: 1, decideIterations: 100_000 };
+const WARMUP_MAX_S = 2;
+const START_TIMEOUT_MS = 20_000;
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+const SERVICE = 'rooms';
+const ROOM_PATH = '/api/rooms/42';
+
+type Via = 'upstream' | 'proxy' | 'proxyInfo';
+
+interface Row {
+  key: string;
+  label: string;
+  via: Via;
+  path: string;
+  /** x-strangler-target the proxy must answer with, checked before measuring */
+  expect?: string;
+}
+
+const ROWS: readonly Row[] = [
+  { key: 'direct', label: 'direct (upstream, no proxy)', via: 'upstream', path: ROOM_PATH },
+  { key: 'unmatched', label: 'proxy unmatched → legacy (log warn)', via: 'proxy', path: '/api/bookings/42', expect: 'legacy' },
+  { key: 'flag-on', label: 'proxy matched, flag on → service (log warn)', via: 'proxy', path: ROOM_PATH, expect: SERVICE },
+  { key: 'access-log', label: 'proxy matched, flag on → service (log info → /dev/null)', via: 'proxyInfo', path: ROOM_PATH, expect: SERVICE },
+];
+
+interface Options {
+  durationS: number;
+  connections: number;
+  rounds: number;
+  warmup: boolean;
+  decideIterations: number;
+  jsonFile: string;
+}
+
+interface Endpoint {
+  url: string;
+  /** the proxy process whose CPU and memory the row reports */
+  pid?: number;
+}
+
+class UsageError extends Error {}
+
+let tmpDir: string | undefined;
+let interrupted = false;
+let cleaning: Promise<void> | undefined;
+
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await stopAll();
+    if (tmpDir) await rm(tmpDir, { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+
+function parseOptions(argv: string[]): Options | undefined {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        duration: { type: 'string' },
+        connections: { type: 'string' },
+        rounds: { type: 'string' },
+        quick: { type: 'boolean', default: false },
+        json: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) return undefined;
+  const base = values.quick ? { ...DEFAULTS, ...QUICK } : DEFAULTS;
+  return {
+    durationS: readPositiveInt('--duration', values.duration, base.durationS),
+    connections: readPositiveInt('--connections', values.connections, base.connections),
+    rounds: readPositiveInt('--rounds', values.rounds, base.rounds),
+    warmup: !values.quick,
+    decideIterations: base.decideIterations,
+    jsonFile: path.resolve(values.json ?? path.join(HERE, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`)),
+  };
+}
+
+function readPositiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a whole number of at least 1, not "${value}"`);
+  return n;
+}
+
+async function main(options: Options): Promise<void> {
+  const load = createLoadGenerator();
+  const cpus = os.cpus();
+  const machine = { cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', os: `${os.type()} ${os.release()} ${os.arch()}`, node: process.version };
+  const command = [path.basename(process.execPath), ...process.execArgv, path.relative(process.cwd(), process.argv[1]), ...process.argv.slice(2)].join(' ');
+  const startedAt = new Date().toISOString();
+
+  tmpDir = await mkdtemp(path.join(os.tmpdir(), 'strangler-bench-'));
+  const endpoints = await startProcesses(tmpDir);
+  await assertRouting(endpoints);
+
+  const header = [
+    `strangler proxy benchmark, ${startedAt}`,
+    `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.os}, node ${machine.node}`,
+    `command: ${command}`,
+    `load:    ${load.description}; ${options.connections} connections, ${options.durationS} s per row × ${options.rounds} round${options.rounds === 1 ? '' : 's'} (rows interleaved, medians shown)${options.warmup ? `, ${Math.min(WARMUP_MAX_S, options.durationS)} s warm-up per row` : ', no warm-up'}`,
+    `upstream: one Node process answering ${endpoints.bodyBytes} B of JSON; legacy and the service are both this upstream`,
+  ].join('\n');
+  console.log(`${header}\n`);
+
+  if (options.warmup) {
+    for (const row of ROWS) await load.run(endpoints[row.via].url + row.path, { connections: options.connections, durationS: Math.min(WARMUP_MAX_S, options.durationS) });
+  }
+  const rounds = new Map<string, RoundResult[]>(ROWS.map((row) => [row.key, []]));
+  for (let round = 1; round <= options.rounds; round++) {
+    for (const row of ROWS) {
+      console.error(`round ${round}/${options.rounds}: ${row.label}`);
+      rounds.get(row.key)!.push(await measure(load, endpoints[row.via], row.path, options));
+    }
+  }
+  const rows: RowSummary[] = [];
+  for (const row of ROWS) rows.push(summarizeRow(row.key, row.label, rounds.get(row.key)!, rows[0]?.rps));
+  console.log(`${formatTable(rows)}\n`);
+
+  await stopAll(); // the decision benchmark needs the CPU to itself
+  const decide = await measureDecide(options.decideIterations, tmpDir);
+  console.log(`${formatDecide(decide)}\n`);
+
+  const { jsonFile, ...settings } = options;
+  await mkdir(path.dirname(jsonFile), { recursive: true });
+  await writeFile(jsonFile, `${JSON.stringify({ startedAt, command, machine, options: settings, loadGenerator: load.description, rows, decide }, null, 2)}\n`);
+  const shown = path.relative(process.cwd(), jsonFile);
+  console.log(`results: ${shown.startsWith('..') ? jsonFile : shown}`);
+}
+
+/** The upstream, a proxy logging at warn and one logging every request at info, each its own process. */
+async function startProcesses(dir: string): Promise<Record<Via, Endpoint> & { bodyBytes: number }> {
+  const upstreamChild = forkTs(path.join(HERE, 'upstream-server.ts'));
+  const upstream = await nextMessage<{ url: string; bodyBytes: number }>(upstreamChild, 'the upstream', START_TIMEOUT_MS);
+  await writeBenchFlags(dir, [rolloutFeature('bench-on', 100)]);
+  const startProxy = async (logLevel: string): Promise<Endpoint> => {
+    const file = await writeBenchConfig({
+      dir,
+      name: `routes-${logLevel}.yaml`,
+      legacy: upstream.url,
+      services: { [SERVICE]: upstream.url },
+      routes: [{ name: 'bench-on', match: `GET /api/rooms/:id`, service: SERVICE }],
+      logLevel,
+    });
+    const child = forkTs(path.join(HERE, 'proxy-server.ts'), [file]);
+    const { url } = await nextMessage<{ url: string }>(child, `the proxy (log ${logLevel})`, START_TIMEOUT_MS);
+    return { url, pid: child.pid };
+  };
+  const [proxy, proxyInfo] = await Promise.all([startProxy('warn'), startProxy('info')]);
+  return { upstream: { url: upstream.url }, proxy, proxyInfo, bodyBytes: upstream.bodyBytes };
+}
+
+/** A row that measured the wrong path would still print plausible numbers: check each one first. */
+async function assertRouting(endpoints: Record<Via, Endpoint>): Promise<void> {
+  for (const row of ROWS) {
+    const res = await fetch(endpoints[row.via].url + row.path);
+    await res.arrayBuffer();
+    const target = res.headers.get('x-strangler-target') ?? undefined;
+    if (res.status !== 200 || target !== row.expect) {
+      throw new Error(`${row.label}: expected 200 from ${row.expect ?? 'the upstream'}, got ${res.status} from ${target ?? 'the upstream'}`);
+    }
+  }
+}
+
+async function measure(load: LoadGenerator, endpoint: Endpoint, urlPath: string, options: Options): Promise<RoundResult> {
+  const { pid } = endpoint;
+  const cpuBefore = pid === undefined ? 0 : await readCpuMicros(pid);
+  const result = await load.run(endpoint.url + urlPath, { connections: options.connections, durationS: options.durationS });
+  if (pid === undefined) return result;
+  const cpuUs = (await readCpuMicros(pid)) - cpuBefore;
+  return { ...result, proxyCpuUsPerRequest: cpuUs / Math.max(1, result.requests), proxyRssBytes: await readRssBytes(pid) };
+}
+
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    console.error(`\n${signal}: stopping the benchmark's processes`);
+    void cleanup().finally(() => process.exit(code));
+  });
+}
+
+try {
+  const options = parseOptions(process.argv.slice(2));
+  if (!options) console.log(USAGE);
+  else await main(options);
+} catch (err) {
+  if (err instanceof UsageError) {
+    console.error(`bench: ${err.message}\n\n${USAGE}`);
+    process.exitCode = 2;
+  } else if (!interrupted) {
+    // after a signal, the runs it cut short fail too: that is no news
+    console.error('bench failed:', err);
+    process.exitCode = 1;
+  }
+} finally {
+  await cleanup();
+}
