@@ -77,7 +77,7 @@ export async function buildProxy(config: Config, { logger }: ProxyOptions): Prom
         server.closeIdleConnections();
       });
       state.flags.close();
-      forwarder.close();
+      await forwarder.close();
     },
   };
 }

@@ -1,86 +1,98 @@
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Logger } from 'pino';
+import { Pool } from 'undici';
 import type { Exchange } from '../pipeline/exchange.ts';
 import { stripHopByHop } from './hop-by-hop.ts';
-import { classifyTransportError, respondWithError, TIMEOUT_CODE, toUpstreamError } from './upstream-error.ts';
+import { classifyTransportError, respondWithError, toUpstreamError } from './upstream-error.ts';
 
 /**
- * The only module that talks HTTP to upstreams. Plain requests and WebSocket upgrades go
- * through http-proxy; bodies stream both ways, nothing is buffered.
+ * The only module that talks HTTP to upstreams. Bodies stream both ways; nothing is buffered.
+ *
+ * Plain requests go through an undici Pool per upstream origin: measured here at 43 µs of
+ * proxy CPU per request against 104 µs through http-proxy with a keep-alive http.Agent
+ * (README, Performance). http-proxy stays the WebSocket-upgrade path.
  */
 export interface Forwarder {
   forward(exchange: Exchange, timeoutMs: number): void;
   forwardUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, target: URL): void;
-  close(): void;
+  close(): Promise<void>;
 }
 
-interface CallOptions extends httpProxy.ServerOptions {
-  timeoutMs: number;
-}
+/** Connections per upstream origin; enough for bursts, bounded so one route cannot flood a backend. */
+const CONNECTIONS_PER_UPSTREAM = 256;
+
+type ResponseHeaders = Record<string, string | string[] | undefined>;
 
 export function createForwarder(logger: Logger): Forwarder {
-  // One keep-alive pool per upstream origin. Without it every request opens a new connection:
-  // 3.5x slower here, and TIME_WAIT sockets pile up under load.
-  const agents = new Map<string, http.Agent>();
-  const agentFor = (target: URL): http.Agent => {
-    let agent = agents.get(target.origin);
-    if (!agent) {
-      const options = { keepAlive: true, maxSockets: 512, maxFreeSockets: 64, scheduling: 'lifo' as const };
-      agent = target.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
-      agents.set(target.origin, agent);
+  const pools = new Map<string, Pool>();
+  const poolFor = (target: URL): Pool => {
+    let pool = pools.get(target.origin);
+    if (!pool) {
+      pool = new Pool(target.origin, { connections: CONNECTIONS_PER_UPSTREAM, pipelining: 1 });
+      pools.set(target.origin, pool);
     }
-    return agent;
+    return pool;
   };
 
-  const proxy = httpProxy.createProxyServer({ xfwd: true, ws: true, changeOrigin: false });
-
-  proxy.on('proxyReq', (proxyReq, _req, _res, options) => {
-    const { timeoutMs } = options as CallOptions;
-    proxyReq.setTimeout(timeoutMs, () => {
-      const err: NodeJS.ErrnoException = new Error(`no answer within ${timeoutMs} ms`);
-      err.code = TIMEOUT_CODE;
-      proxyReq.destroy(err);
-    });
-  });
-
-  proxy.on('proxyRes', (proxyRes, _req, res) => {
-    stripHopByHop(proxyRes.headers);
-    // http-proxy pipes the upstream body without watching it: an upstream that dies mid-body
-    // would leave the client waiting forever, and an unhandled 'error' would crash the process.
-    proxyRes.on('error', () => res.destroy());
-    proxyRes.on('close', () => {
-      if (!proxyRes.complete) res.destroy();
-    });
-  });
-
-  // The client went away while the upstream call was open; http-proxy already aborted it.
-  proxy.on('econnreset', () => {});
+  const wsProxy = httpProxy.createProxyServer({ xfwd: true, ws: true });
+  wsProxy.on('error', () => {});
 
   return {
     forward(exchange, timeoutMs) {
       const { req, res, decision } = exchange;
-      const target = decision!.target;
-      stripHopByHop(req.headers);
-      const options: CallOptions = { target, agent: agentFor(target), timeoutMs };
-      proxy.web(req, res, options, (err: NodeJS.ErrnoException) => {
-        exchange.failure = classifyTransportError(err);
-        const error = toUpstreamError(err, decision!.primary, target, timeoutMs);
-        logger.warn({ reqId: exchange.id, route: exchange.route?.name ?? null, target: decision!.primary, kind: exchange.failure, err }, 'upstream failed');
-        respondWithError(res, error, exchange.id);
-      });
+      const { target, primary } = decision!;
+      const headers = req.headers;
+      const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+      stripHopByHop(headers);
+      addForwardedHeaders(req);
+      poolFor(target).stream(
+        {
+          path: req.url ?? '/',
+          method: (req.method ?? 'GET') as 'GET',
+          headers: headers as Record<string, string>,
+          body: hasBody ? req : null,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+          opaque: res,
+        },
+        ({ statusCode, headers: upstreamHeaders, opaque }) => {
+          const response = opaque as http.ServerResponse;
+          stripHopByHop(upstreamHeaders as ResponseHeaders);
+          response.writeHead(statusCode, upstreamHeaders as http.OutgoingHttpHeaders);
+          return response;
+        },
+        (err) => {
+          if (!err) return;
+          if (res.destroyed && !res.writableFinished) return; // the client went away first
+          const kind = classifyTransportError(err as NodeJS.ErrnoException);
+          exchange.failure = kind;
+          logger.warn({ reqId: exchange.id, route: exchange.route?.name ?? null, target: primary, kind, err }, 'upstream failed');
+          respondWithError(res, toUpstreamError(kind, err, primary, target, timeoutMs), exchange.id);
+        },
+      );
     },
     forwardUpgrade(req, socket, head, target) {
-      proxy.ws(req, socket, head, { target }, (err: NodeJS.ErrnoException) => {
+      wsProxy.ws(req, socket, head, { target }, (err: NodeJS.ErrnoException) => {
         logger.warn({ target: target.origin, err }, 'websocket upgrade failed');
         socket.destroy();
       });
     },
-    close() {
-      proxy.close();
-      for (const agent of agents.values()) agent.destroy();
+    async close() {
+      wsProxy.close();
+      await Promise.all([...pools.values()].map((pool) => pool.destroy()));
     },
   };
+}
+
+/** X-Forwarded-For/-Proto/-Host/-Port, appending to what an earlier proxy set. */
+function addForwardedHeaders(req: http.IncomingMessage): void {
+  const headers = req.headers;
+  const address = req.socket.remoteAddress ?? '';
+  const prior = headers['x-forwarded-for'];
+  headers['x-forwarded-for'] = prior ? `${prior}, ${address}` : address;
+  headers['x-forwarded-proto'] ??= (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  headers['x-forwarded-host'] ??= headers.host ?? '';
+  headers['x-forwarded-port'] ??= String(req.socket.localPort ?? '');
 }

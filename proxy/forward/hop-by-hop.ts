@@ -1,22 +1,21 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
 /**
- * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection and must not be forwarded.
- * transfer-encoding stays: Node re-frames bodies itself, and removing it from a request
- * would leave a chunked GET/DELETE body without framing.
+ * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection and are never forwarded.
+ * transfer-encoding goes too: the upstream client and Node's server each frame bodies
+ * themselves. expect is answered by Node's server (100-continue) and must not be repeated.
  */
-const HOP_BY_HOP = ['keep-alive', 'proxy-connection', 'proxy-authenticate', 'te', 'trailer', 'upgrade'];
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect'];
 
-export function stripHopByHop(headers: IncomingHttpHeaders, keepUpgrade = false): void {
+export function stripHopByHop(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): void {
   const connection = headers.connection;
-  if (connection) {
+  if (typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close') {
     for (const token of connection.split(',')) {
       const name = token.trim().toLowerCase();
-      if (name && name !== 'close' && name !== 'keep-alive' && !(keepUpgrade && name === 'upgrade')) delete headers[name];
+      if (name) delete headers[name];
     }
-    if (!keepUpgrade) delete headers.connection;
   }
-  for (const name of HOP_BY_HOP) {
-    if (headers[name] !== undefined && !(keepUpgrade && name === 'upgrade')) delete headers[name];
+  for (let i = 0; i < HOP_BY_HOP.length; i++) {
+    if (headers[HOP_BY_HOP[i]] !== undefined) delete headers[HOP_BY_HOP[i]];
   }
 }

@@ -1,19 +1,21 @@
 import type { ServerResponse } from 'node:http';
 import { errors, type StranglerError } from '../errors.ts';
 
-/** Marks the error we raise ourselves when an upstream stays silent past its timeout. */
-export const TIMEOUT_CODE = 'STRANGLER_UPSTREAM_SILENT';
-
 export type UpstreamFailureKind = 'timeout' | 'refused' | 'reset' | 'dns' | 'other';
 
 export function classifyTransportError(err: NodeJS.ErrnoException): UpstreamFailureKind {
   switch (err.code) {
-    case TIMEOUT_CODE:
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ETIMEDOUT':
       return 'timeout';
     case 'ECONNREFUSED':
       return 'refused';
     case 'ECONNRESET':
     case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+    case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
       return 'reset';
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
@@ -24,10 +26,8 @@ export function classifyTransportError(err: NodeJS.ErrnoException): UpstreamFail
 }
 
 /** The one place a transport failure becomes what the client sees: 504 for silence, 502 otherwise. */
-export function toUpstreamError(err: NodeJS.ErrnoException, upstream: string, target: URL, timeoutMs: number): StranglerError {
-  return classifyTransportError(err) === 'timeout'
-    ? errors.upstreamTimeout(upstream, target.origin, timeoutMs)
-    : errors.upstreamUnreachable(upstream, target.origin, err);
+export function toUpstreamError(kind: UpstreamFailureKind, err: unknown, upstream: string, target: URL, timeoutMs: number): StranglerError {
+  return kind === 'timeout' ? errors.upstreamTimeout(upstream, target.origin, timeoutMs) : errors.upstreamUnreachable(upstream, target.origin, err);
 }
 
 /** Answers with the error as JSON, or cuts the connection when the answer had already begun. */
