@@ -20,6 +20,11 @@ export function forkTs(file: string, args: string[] = []): ChildProcess {
   return track(fork(file, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }));
 }
 
+/** Starts a non-Node program (nginx) that stopAll() will end too. */
+export function spawnTracked(command: string, args: string[]): ChildProcess {
+  return track(spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'] }));
+}
+
 /** The first IPC message a child sends; rejects when it exits first or stays silent for timeoutMs. */
 export function nextMessage<T>(child: ChildProcess, what: string, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {

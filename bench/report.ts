@@ -18,6 +18,10 @@ export interface RowSummary {
   p99Ms: number;
   /** rps over the direct row's rps */
   ratioToDirect: number;
+  /** rps over the nginx row's rps, when nginx was measured */
+  ratioToNginx?: number;
+  /** proxy CPU per request over nginx's, when nginx was measured */
+  cpuToNginx?: number;
   proxyCpuUsPerRequest?: number;
   /** after the last round */
   proxyRssBytes?: number;
@@ -47,7 +51,17 @@ export function summarizeRow(key: string, label: string, rounds: RoundResult[], 
   };
 }
 
-const COLUMNS = ['row', 'req/s', 'p50 ms', 'p99 ms', 'vs direct', 'proxy CPU µs/req', 'proxy RSS MB', 'errors'];
+/** Adds the ratios to the nginx row (same run, same machine) to every row. */
+export function relateToNginx(rows: RowSummary[], nginxKey: string): void {
+  const nginx = rows.find((r) => r.key === nginxKey);
+  if (!nginx) return;
+  for (const row of rows) {
+    row.ratioToNginx = row.rps / nginx.rps;
+    if (row.proxyCpuUsPerRequest !== undefined && nginx.proxyCpuUsPerRequest) row.cpuToNginx = row.proxyCpuUsPerRequest / nginx.proxyCpuUsPerRequest;
+  }
+}
+
+const COLUMNS = ['row', 'req/s', 'p50 ms', 'p99 ms', 'vs direct', 'vs nginx', 'proxy CPU µs/req', 'CPU vs nginx', 'proxy RSS MB', 'errors'];
 
 export function formatTable(rows: readonly RowSummary[]): string {
   const cells = rows.map((r) => [
@@ -56,7 +70,9 @@ export function formatTable(rows: readonly RowSummary[]): string {
     r.p50Ms.toFixed(2),
     r.p99Ms.toFixed(2),
     `${r.ratioToDirect.toFixed(2)}×`,
+    r.ratioToNginx === undefined ? '–' : `${r.ratioToNginx.toFixed(2)}×`,
     r.proxyCpuUsPerRequest === undefined ? '–' : r.proxyCpuUsPerRequest.toFixed(1),
+    r.cpuToNginx === undefined ? '–' : `${r.cpuToNginx.toFixed(2)}×`,
     r.proxyRssBytes === undefined ? '–' : (r.proxyRssBytes / 2 ** 20).toFixed(1),
     String(r.errors),
   ]);

@@ -8,7 +8,8 @@ import { writeBenchConfig, writeBenchFlags } from './bench-config.ts';
 import { formatDecide, measureDecide } from './decide.ts';
 import { createLoadGenerator, type LoadGenerator } from './load.ts';
 import { forkTs, nextMessage, readCpuMicros, readRssBytes, stopAll } from './processes.ts';
-import { formatTable, summarizeRow, type RoundResult, type RowSummary } from './report.ts';
+import { nginxMissing, startNginx } from './nginx.ts';
+import { formatTable, relateToNginx, summarizeRow, type RoundResult, type RowSummary } from './report.ts';
 
 const USAGE = `Usage: npm run bench -- [options]
 
@@ -34,7 +35,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SERVICE = 'rooms';
 const ROOM_PATH = '/api/rooms/42';
 
-type Via = 'upstream' | 'proxy' | 'proxyInfo';
+type Via = 'upstream' | 'nginx' | 'proxy' | 'proxyInfo';
 
 interface Row {
   key: string;
@@ -47,6 +48,7 @@ interface Row {
 
 const ROWS: readonly Row[] = [
   { key: 'direct', label: 'direct (upstream, no proxy)', via: 'upstream', path: ROOM_PATH },
+  { key: 'nginx', label: 'nginx (1 worker, upstream keep-alive, no log)', via: 'nginx', path: ROOM_PATH },
   { key: 'unmatched', label: 'proxy unmatched → legacy (log warn)', via: 'proxy', path: '/api/bookings/42', expect: 'legacy' },
   { key: 'flag-on', label: 'proxy matched, flag on → service (log warn)', via: 'proxy', path: ROOM_PATH, expect: SERVICE },
   { key: 'access-log', label: 'proxy matched, flag on → service (log info → /dev/null)', via: 'proxyInfo', path: ROOM_PATH, expect: SERVICE },
@@ -126,8 +128,10 @@ async function main(options: Options): Promise<void> {
   const startedAt = new Date().toISOString();
 
   tmpDir = await mkdtemp(path.join(os.tmpdir(), 'strangler-bench-'));
-  const endpoints = await startProcesses(tmpDir);
-  await assertRouting(endpoints);
+  const noNginx = await nginxMissing();
+  const endpoints = await startProcesses(tmpDir, !noNginx);
+  const rowsToRun = ROWS.filter((row) => endpoints[row.via]);
+  await assertRouting(endpoints, rowsToRun);
 
   const header = [
     `strangler proxy benchmark, ${startedAt}`,
@@ -135,21 +139,23 @@ async function main(options: Options): Promise<void> {
     `command: ${command}`,
     `load:    ${load.description}; ${options.connections} connections, ${options.durationS} s per row × ${options.rounds} round${options.rounds === 1 ? '' : 's'} (rows interleaved, medians shown)${options.warmup ? `, ${Math.min(WARMUP_MAX_S, options.durationS)} s warm-up per row` : ', no warm-up'}`,
     `upstream: one Node process answering ${endpoints.bodyBytes} B of JSON; legacy and the service are both this upstream`,
+    endpoints.nginxVersion ? `nginx:   ${endpoints.nginxVersion}, 1 worker, keepalive 128 to the upstream, access_log off` : noNginx!,
   ].join('\n');
   console.log(`${header}\n`);
 
   if (options.warmup) {
-    for (const row of ROWS) await load.run(endpoints[row.via].url + row.path, { connections: options.connections, durationS: Math.min(WARMUP_MAX_S, options.durationS) });
+    for (const row of rowsToRun) await load.run(endpoints[row.via]!.url + row.path, { connections: options.connections, durationS: Math.min(WARMUP_MAX_S, options.durationS) });
   }
-  const rounds = new Map<string, RoundResult[]>(ROWS.map((row) => [row.key, []]));
+  const rounds = new Map<string, RoundResult[]>(rowsToRun.map((row) => [row.key, []]));
   for (let round = 1; round <= options.rounds; round++) {
-    for (const row of ROWS) {
+    for (const row of rowsToRun) {
       console.error(`round ${round}/${options.rounds}: ${row.label}`);
-      rounds.get(row.key)!.push(await measure(load, endpoints[row.via], row.path, options));
+      rounds.get(row.key)!.push(await measure(load, endpoints[row.via]!, row.path, options));
     }
   }
   const rows: RowSummary[] = [];
-  for (const row of ROWS) rows.push(summarizeRow(row.key, row.label, rounds.get(row.key)!, rows[0]?.rps));
+  for (const row of rowsToRun) rows.push(summarizeRow(row.key, row.label, rounds.get(row.key)!, rows[0]?.rps));
+  relateToNginx(rows, 'nginx');
   console.log(`${formatTable(rows)}\n`);
 
   await stopAll(); // the decision benchmark needs the CPU to itself
@@ -163,8 +169,10 @@ async function main(options: Options): Promise<void> {
   console.log(`results: ${shown.startsWith('..') ? jsonFile : shown}`);
 }
 
-/** The upstream, a proxy logging at warn and one logging every request at info, each its own process. */
-async function startProcesses(dir: string): Promise<Record<Via, Endpoint> & { bodyBytes: number }> {
+type Endpoints = Partial<Record<Via, Endpoint>> & { bodyBytes: number; nginxVersion?: string };
+
+/** The upstream, nginx, a proxy logging at warn and one logging every request at info, each its own process. */
+async function startProcesses(dir: string, withNginx: boolean): Promise<Endpoints> {
   const upstreamChild = forkTs(path.join(HERE, 'upstream-server.ts'));
   const upstream = await nextMessage<{ url: string; bodyBytes: number }>(upstreamChild, 'the upstream', START_TIMEOUT_MS);
   await writeBenchFlags(dir, [rolloutFeature('bench-on', 100)]);
@@ -182,13 +190,21 @@ async function startProcesses(dir: string): Promise<Record<Via, Endpoint> & { bo
     return { url, pid: child.pid };
   };
   const [proxy, proxyInfo] = await Promise.all([startProxy('warn'), startProxy('info')]);
-  return { upstream: { url: upstream.url }, proxy, proxyInfo, bodyBytes: upstream.bodyBytes };
+  const nginx = withNginx ? await startNginx(dir, upstream.url) : undefined;
+  return {
+    upstream: { url: upstream.url },
+    nginx: nginx && { url: nginx.url, pid: nginx.workerPid },
+    nginxVersion: nginx?.version,
+    proxy,
+    proxyInfo,
+    bodyBytes: upstream.bodyBytes,
+  };
 }
 
 /** A row that measured the wrong path would still print plausible numbers: check each one first. */
-async function assertRouting(endpoints: Record<Via, Endpoint>): Promise<void> {
-  for (const row of ROWS) {
-    const res = await fetch(endpoints[row.via].url + row.path);
+async function assertRouting(endpoints: Endpoints, rows: readonly Row[]): Promise<void> {
+  for (const row of rows) {
+    const res = await fetch(endpoints[row.via]!.url + row.path);
     await res.arrayBuffer();
     const target = res.headers.get('x-strangler-target') ?? undefined;
     if (res.status !== 200 || target !== row.expect) {
