@@ -31,13 +31,15 @@ export async function buildProxy(config: Config, { logger }: ProxyOptions): Prom
     forwarder,
   };
   let sequence = 0;
+  // The access-log line is built only when it will be written (log level info or finer).
+  const accessLog = logger.isLevelEnabled('info');
   const idPrefix = `${process.pid.toString(36)}-`;
 
   const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && incoming.length <= 64 ? incoming : idPrefix + (++sequence).toString(36);
     const exchange = createExchange(id, req, res, performance.now());
-    res.once('close', () => logCompleted(logger, exchange));
+    if (accessLog) res.once('close', () => logCompleted(logger, exchange));
     runStages(exchange, state);
   });
 
@@ -89,19 +91,17 @@ function flagNamesOf(config: Config): string[] {
 /** The access log: one line per request, written when the response is done or abandoned. */
 function logCompleted(logger: Logger, exchange: Exchange): void {
   const { req, res, decision } = exchange;
-  logger.info(
-    {
-      reqId: exchange.id,
-      method: req.method,
-      url: req.url,
-      route: exchange.route?.name ?? null,
-      target: decision?.primary ?? null,
-      reason: decision?.reason,
-      status: res.statusCode,
-      ms: Math.round((performance.now() - exchange.startedAt) * 100) / 100,
-      ...(exchange.failure ? { failure: exchange.failure } : {}),
-      ...(res.writableFinished ? {} : { aborted: true }),
-    },
-    'request completed',
-  );
+  const line: Record<string, unknown> = {
+    reqId: exchange.id,
+    method: req.method,
+    url: req.url,
+    route: exchange.route?.name ?? null,
+    target: decision?.primary ?? null,
+    reason: decision?.reason,
+    status: res.statusCode,
+    ms: Math.round((performance.now() - exchange.startedAt) * 100) / 100,
+  };
+  if (exchange.failure) line.failure = exchange.failure;
+  if (!res.writableFinished) line.aborted = true;
+  logger.info(line, 'request completed');
 }
