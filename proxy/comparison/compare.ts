@@ -10,7 +10,7 @@ import {
   parseMediaType,
 } from './body.ts';
 import { compilePaths, formatPath, type PathState, type Segment } from './json-path.ts';
-import { canonicalJson, isDeepEqual, preview, typeOf } from './json-value.ts';
+import { canonicalJson, isDeepEqual, preview, PREVIEW_CHARS, typeOf } from './json-value.ts';
 import { applyNormalizers } from './normalizers.ts';
 import { resolveRules, type ComparisonRules, type Normalizer, type RulesInput } from './rules.ts';
 import type { CapturedResponse, ComparisonResult, Difference, DifferenceKind } from './types.ts';
@@ -194,7 +194,7 @@ function firstDifference(a: Buffer | string, b: Buffer | string, n: number): num
 /** Up to PREVIEW_CHARS of text starting a little before `at`, marked with … where cut. */
 function excerpt(body: Buffer | string, at: number): string {
   const start = Math.max(0, at - EXCERPT_BEFORE);
-  const end = start + 200;
+  const end = start + PREVIEW_CHARS;
   const text = typeof body === 'string' ? body.slice(start, end) : body.subarray(start, end).toString('utf8');
   return (start > 0 ? '…' : '') + text + (end < body.length ? '…' : '');
 }
