@@ -1,13 +1,15 @@
+import cluster from 'node:cluster';
 import { createLogger } from '../log.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { CONFIG_OPTION, parseCommandArgs, UsageError, type Command } from './command.ts';
 import { runProxy } from './run-proxy.ts';
+import { runWorkers } from './run-workers.ts';
 import { untilSignal } from './until-signal.ts';
 
 export const proxyCommand: Command = {
   name: 'proxy',
   summary: 'run the routing proxy alone, for a monolith and services that run elsewhere',
-  usage: `Usage: strangler proxy [--config routes.yaml] [--listen host:port]
+  usage: `Usage: strangler proxy [--config routes.yaml] [--listen host:port] [--workers N]
 
 Starts the proxy described by the config: every request goes to legacy unless it matches
 a route whose flag is on for it. Logs one JSON line per request on stdout.
@@ -17,9 +19,13 @@ one keeps serving. Flag changes apply within a second. SIGTERM/SIGINT drain and 
 Options:
   -c, --config <file>      config file (default: ./routes.yaml)
   -l, --listen <host:port> overrides listen: from the config
+  -w, --workers <n>        run n proxy processes on the same address (node:cluster;
+                           default 1); a worker that dies is replaced
   -h, --help               show this help`,
   async run(argv) {
-    const { values } = parseCommandArgs(argv, { ...CONFIG_OPTION, listen: { type: 'string', short: 'l' } });
+    const { values } = parseCommandArgs(argv, { ...CONFIG_OPTION, listen: { type: 'string', short: 'l' }, workers: { type: 'string', short: 'w', default: '1' } });
+    const workers = Number(values.workers);
+    if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError(`--workers "${values.workers}" must be a whole number from 1 to 64`);
     let listen: { host: string; port: number } | undefined;
     if (values.listen) {
       const m = /^(.+):(\d+)$/.exec(values.listen);
@@ -28,10 +34,16 @@ Options:
     }
     const config = await loadConfig(values.config);
     const logger = createLogger(config.log.level);
+    if (workers > 1 && cluster.isPrimary) {
+      await runWorkers(workers, logger);
+      return 0;
+    }
     const running = await runProxy(config, logger, listen);
     const signal = await untilSignal();
     logger.info({ signal }, 'proxy stopping');
     await running.stop();
+    // A cluster worker's IPC channel to the primary would keep it alive after the drain.
+    if (cluster.isWorker) process.disconnect();
     return 0;
   },
 };

@@ -28,3 +28,26 @@ t.test('strangler proxy serves the config, logs JSON lines, and stops cleanly on
   t.equal(await exited, 0);
   t.match(stdout, /"msg":"proxy stopping"/);
 });
+
+t.test('strangler proxy --workers 2 serves from two processes on one address and stops them all', async (t) => {
+  const legacy = await startUpstream('legacy', (req, res) => res.end(JSON.stringify({ pid: req.headers['x-forwarded-for'] })));
+  t.teardown(() => legacy.close());
+  const dir = t.testdir();
+  const config = path.join(dir, 'routes.yaml');
+  await writeFile(config, `legacy: ${legacy.url}\nroutes: []\n`);
+  const port = await closedPort();
+  const child = spawn(process.execPath, [BIN, 'proxy', '--config', config, '--listen', `127.0.0.1:${port}`, '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(() => void child.kill('SIGKILL'));
+
+  await eventually(() => stdout.split('"msg":"proxy listening"').length - 1 === 2, { timeoutMs: 30_000 });
+  const pids = new Set(stdout.split('\n').filter((l) => l.includes('"msg":"proxy listening"')).map((l) => JSON.parse(l).pid));
+  t.equal(pids.size, 2, 'two worker processes listen');
+  const res = await request(`http://127.0.0.1:${port}/`);
+  t.equal(res.status, 200);
+  child.kill('SIGTERM');
+  t.equal(await exited, 0);
+  await t.rejects(request(`http://127.0.0.1:${port}/`), 'nothing listens after the stop');
+});
