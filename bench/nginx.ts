@@ -1,7 +1,6 @@
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
-import { spawnTracked } from './processes.ts';
+import { childPids, freePort, isListening, spawnTracked } from './processes.ts';
 
 const NGINX = '/usr/sbin/nginx';
 
@@ -64,41 +63,11 @@ http {
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const workerPid = await findWorker(master.pid!);
-    if (workerPid && (await answers(port))) return { url, workerPid, version: (await readVersion()) ?? 'nginx' };
+    const [workerPid] = await childPids(master.pid!);
+    if (workerPid && (await isListening(port))) return { url, workerPid, version: (await readVersion()) ?? 'nginx' };
     if (master.exitCode !== null || Date.now() > deadline) throw new Error(`nginx did not start; see ${prefix}/logs/error.log`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-async function findWorker(masterPid: number): Promise<number | undefined> {
-  try {
-    const children = await readFile(`/proc/${masterPid}/task/${masterPid}/children`, 'utf8');
-    const pid = Number(children.trim().split(/\s+/)[0]);
-    return pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 async function readVersion(): Promise<string | undefined> {

@@ -1,5 +1,6 @@
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import net from 'node:net';
 
 const STOP_GRACE_MS = 3000;
 
@@ -106,4 +107,48 @@ export async function readRssBytes(pid: number): Promise<number> {
   const kb = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
   if (!kb) throw new Error(`no VmRSS in /proc/${pid}/status`);
   return Number(kb[1]) * 1024;
+}
+
+/** Direct children of a process (nginx's worker, the proxy's cluster workers). */
+export async function childPids(pid: number): Promise<number[]> {
+  try {
+    const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
+    return text.trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** CPU of a process and its direct children together, in microseconds. */
+export async function readTreeCpuMicros(pid: number): Promise<number> {
+  const pids = [pid, ...(await childPids(pid))];
+  const each = await Promise.all(pids.map((p) => readCpuMicros(p).catch(() => 0)));
+  return each.reduce((a, b) => a + b, 0);
+}
+
+/** RSS of a process and its direct children together, in bytes. */
+export async function readTreeRssBytes(pid: number): Promise<number> {
+  const pids = [pid, ...(await childPids(pid))];
+  const each = await Promise.all(pids.map((p) => readRssBytes(p).catch(() => 0)));
+  return each.reduce((a, b) => a + b, 0);
+}
+
+export function isListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
 }

@@ -7,8 +7,9 @@ import { rolloutFeature } from '../proxy/flags/flags-file.ts';
 import { writeBenchConfig, writeBenchFlags } from './bench-config.ts';
 import { formatDecide, measureDecide } from './decide.ts';
 import { createLoadGenerator, type LoadGenerator } from './load.ts';
-import { forkTs, nextMessage, readCpuMicros, readRssBytes, stopAll } from './processes.ts';
+import { childPids, forkTs, freePort, isListening, nextMessage, readCpuMicros, readRssBytes, readTreeCpuMicros, readTreeRssBytes, spawnTracked, stopAll } from './processes.ts';
 import { nginxMissing, startNginx } from './nginx.ts';
+import { formatSoak, parseSoakDuration, soak } from './soak.ts';
 import { formatTable, relateToNginx, summarizeRow, type RoundResult, type RowSummary } from './report.ts';
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -23,6 +24,8 @@ Options:
   --connections <n>   concurrent keep-alive connections (default 50)
   --rounds <n>        rounds; each row reports the median (default 3)
   --quick             CI smoke test: 1 s per row, 1 round, no warm-up, a short decision run
+  --soak <duration>   instead of the table: keep the matched row under load for this long
+                      (e.g. 10m) and report the proxy's RSS over time
   --json <file>       where to write the JSON results
   -h, --help          show this help`;
 
@@ -35,7 +38,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SERVICE = 'rooms';
 const ROOM_PATH = '/api/rooms/42';
 
-type Via = 'upstream' | 'nginx' | 'proxy' | 'proxyInfo';
+type Via = 'upstream' | 'nginx' | 'proxy' | 'proxyInfo' | 'proxyWorkers';
 
 interface Row {
   key: string;
@@ -52,6 +55,7 @@ const ROWS: readonly Row[] = [
   { key: 'unmatched', label: 'proxy unmatched → legacy (log warn)', via: 'proxy', path: '/api/bookings/42', expect: 'legacy' },
   { key: 'flag-on', label: 'proxy matched, flag on → service (log warn)', via: 'proxy', path: ROOM_PATH, expect: SERVICE },
   { key: 'access-log', label: 'proxy matched, flag on → service (log info → /dev/null)', via: 'proxyInfo', path: ROOM_PATH, expect: SERVICE },
+  { key: 'workers-2', label: 'proxy --workers 2, matched, flag on (log warn)', via: 'proxyWorkers', path: ROOM_PATH, expect: SERVICE },
 ];
 
 interface Options {
@@ -61,12 +65,16 @@ interface Options {
   warmup: boolean;
   decideIterations: number;
   jsonFile: string;
+  /** seconds of soak, when --soak was given */
+  soakS?: number;
 }
 
 interface Endpoint {
   url: string;
   /** the proxy process whose CPU and memory the row reports */
   pid?: number;
+  /** count the process's children too (cluster workers) */
+  tree?: boolean;
 }
 
 class UsageError extends Error {}
@@ -95,6 +103,7 @@ function parseOptions(argv: string[]): Options | undefined {
         rounds: { type: 'string' },
         quick: { type: 'boolean', default: false },
         json: { type: 'string' },
+        soak: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -103,7 +112,10 @@ function parseOptions(argv: string[]): Options | undefined {
   }
   if (values.help) return undefined;
   const base = values.quick ? { ...DEFAULTS, ...QUICK } : DEFAULTS;
+  const soakS = values.soak === undefined ? undefined : parseSoakDuration(values.soak);
+  if (values.soak !== undefined && !soakS) throw new UsageError(`--soak "${values.soak}" is not a duration; write e.g. 10m, 90s`);
   return {
+    soakS,
     durationS: readPositiveInt('--duration', values.duration, base.durationS),
     connections: readPositiveInt('--connections', values.connections, base.connections),
     rounds: readPositiveInt('--rounds', values.rounds, base.rounds),
@@ -143,6 +155,14 @@ async function main(options: Options): Promise<void> {
   ].join('\n');
   console.log(`${header}\n`);
 
+  if (options.soakS) {
+    const proxy = endpoints.proxy!;
+    const result = await soak(load, proxy.url + ROOM_PATH, proxy.pid!, options.soakS, options.connections, (line) => console.error(line));
+    console.log(formatSoak(result));
+    await writeResults(options.jsonFile, { startedAt, command, machine, options, loadGenerator: load.description, soak: result });
+    return;
+  }
+
   if (options.warmup) {
     for (const row of rowsToRun) await load.run(endpoints[row.via]!.url + row.path, { connections: options.connections, durationS: Math.min(WARMUP_MAX_S, options.durationS) });
   }
@@ -162,9 +182,12 @@ async function main(options: Options): Promise<void> {
   const decide = await measureDecide(options.decideIterations, tmpDir);
   console.log(`${formatDecide(decide)}\n`);
 
-  const { jsonFile, ...settings } = options;
+  await writeResults(options.jsonFile, { startedAt, command, machine, options, loadGenerator: load.description, rows, decide });
+}
+
+async function writeResults(jsonFile: string, results: object): Promise<void> {
   await mkdir(path.dirname(jsonFile), { recursive: true });
-  await writeFile(jsonFile, `${JSON.stringify({ startedAt, command, machine, options: settings, loadGenerator: load.description, rows, decide }, null, 2)}\n`);
+  await writeFile(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
   const shown = path.relative(process.cwd(), jsonFile);
   console.log(`results: ${shown.startsWith('..') ? jsonFile : shown}`);
 }
@@ -191,14 +214,36 @@ async function startProcesses(dir: string, withNginx: boolean): Promise<Endpoint
   };
   const [proxy, proxyInfo] = await Promise.all([startProxy('warn'), startProxy('info')]);
   const nginx = withNginx ? await startNginx(dir, upstream.url) : undefined;
+  const proxyWorkers = await startCliProxy(dir, upstream.url, 2);
   return {
     upstream: { url: upstream.url },
     nginx: nginx && { url: nginx.url, pid: nginx.workerPid },
     nginxVersion: nginx?.version,
     proxy,
     proxyInfo,
+    proxyWorkers,
     bodyBytes: upstream.bodyBytes,
   };
+}
+
+/** `strangler proxy --workers n` exactly as an operator starts it; its CPU is the primary's and the workers' together. */
+async function startCliProxy(dir: string, upstreamUrl: string, workers: number): Promise<Endpoint> {
+  const file = await writeBenchConfig({
+    dir,
+    name: `routes-workers.yaml`,
+    legacy: upstreamUrl,
+    services: { [SERVICE]: upstreamUrl },
+    routes: [{ name: 'bench-on', match: `GET /api/rooms/:id`, service: SERVICE }],
+    logLevel: 'warn',
+  });
+  const port = await freePort();
+  const child = spawnTracked(process.execPath, [path.join(HERE, '..', 'bin', 'strangler.js'), 'proxy', '--config', file, '--listen', `127.0.0.1:${port}`, '--workers', String(workers)]);
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while ((await childPids(child.pid!)).length < workers || !(await isListening(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`strangler proxy --workers ${workers} did not start`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid, tree: true };
 }
 
 /** A row that measured the wrong path would still print plausible numbers: check each one first. */
@@ -214,12 +259,13 @@ async function assertRouting(endpoints: Endpoints, rows: readonly Row[]): Promis
 }
 
 async function measure(load: LoadGenerator, endpoint: Endpoint, urlPath: string, options: Options): Promise<RoundResult> {
-  const { pid } = endpoint;
-  const cpuBefore = pid === undefined ? 0 : await readCpuMicros(pid);
+  const { pid, tree } = endpoint;
+  const readCpu = tree ? readTreeCpuMicros : readCpuMicros;
+  const cpuBefore = pid === undefined ? 0 : await readCpu(pid);
   const result = await load.run(endpoint.url + urlPath, { connections: options.connections, durationS: options.durationS });
   if (pid === undefined) return result;
-  const cpuUs = (await readCpuMicros(pid)) - cpuBefore;
-  return { ...result, proxyCpuUsPerRequest: cpuUs / Math.max(1, result.requests), proxyRssBytes: await readRssBytes(pid) };
+  const cpuUs = (await readCpu(pid)) - cpuBefore;
+  return { ...result, proxyCpuUsPerRequest: cpuUs / Math.max(1, result.requests), proxyRssBytes: await (tree ? readTreeRssBytes : readRssBytes)(pid) };
 }
 
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
