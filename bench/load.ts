@@ -11,6 +11,12 @@ export interface LoadOptions {
   durationS: number;
 }
 
+/** Open-loop load at a fixed request rate; latencies count from each request's scheduled start. */
+export async function runAtFixedRate(url: string, { connections, durationS, rate }: LoadOptions & { rate: number }): Promise<LoadResult> {
+  const child = forkTs(NODE_LOAD, [url, String(connections), String(durationS), String(rate)]);
+  return nextMessage<LoadResult>(child, 'the fixed-rate load generator', durationS * 1000 + OVERRUN_MS);
+}
+
 export interface LoadResult {
   requests: number;
   seconds: number;

@@ -5,9 +5,12 @@ import type { LoadResult } from './load.ts';
 /**
  * Child process: the fallback load generator. A fixed number of keep-alive connections, each
  * sending the next GET as soon as the previous answer has been read, until the duration is up.
- * Usage (from load.ts): node-load.ts <url> <connections> <seconds>; the result comes back over IPC.
+ * Usage (from load.ts): node-load.ts <url> <connections> <seconds> [rate]; the result comes back
+ * over IPC. With a rate it is open-loop instead: requests start on a fixed schedule whatever
+ * the answers do, and each latency counts from the request's scheduled start, so a stall shows
+ * in the tail instead of slowing the load down (no coordinated omission).
  */
-const [url, connections, seconds] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
+const [url, connections, seconds, rate] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5] ?? 0)];
 const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
 const latencies = createHistogram();
 let requests = 0;
@@ -39,8 +42,34 @@ async function runConnection(deadline: number): Promise<void> {
   }
 }
 
+async function runAtRate(deadline: number): Promise<void> {
+  const begin = performance.now();
+  let issued = 0;
+  const inFlight = new Set<Promise<void>>();
+  while (performance.now() < deadline) {
+    const due = Math.floor(((performance.now() - begin) / 1000) * rate);
+    for (; issued < due; issued++) {
+      const scheduled = begin + (issued / rate) * 1000;
+      const p = get().then(
+        (status) => {
+          if (status >= 400) errors++;
+        },
+        () => void errors++,
+      ).then(() => {
+        latencies.record(Math.max(1, Math.round((performance.now() - scheduled) * 1e6)));
+        requests++;
+        inFlight.delete(p);
+      });
+      inFlight.add(p);
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(inFlight);
+}
+
 const started = performance.now();
-await Promise.all(Array.from({ length: connections }, () => runConnection(started + seconds * 1000)));
+if (rate > 0) await runAtRate(started + seconds * 1000);
+else await Promise.all(Array.from({ length: connections }, () => runConnection(started + seconds * 1000)));
 const elapsed = (performance.now() - started) / 1000;
 agent.destroy();
 const result: LoadResult = {

@@ -6,11 +6,11 @@ import { parseArgs } from 'node:util';
 import { rolloutFeature } from '../proxy/flags/flags-file.ts';
 import { writeBenchConfig, writeBenchFlags } from './bench-config.ts';
 import { formatDecide, measureDecide } from './decide.ts';
-import { createLoadGenerator, type LoadGenerator } from './load.ts';
+import { createLoadGenerator, runAtFixedRate, type LoadGenerator, type LoadResult } from './load.ts';
 import { childPids, forkTs, freePort, isListening, nextMessage, readCpuMicros, readRssBytes, readTreeCpuMicros, readTreeRssBytes, spawnTracked, stopAll } from './processes.ts';
 import { nginxMissing, startNginx } from './nginx.ts';
 import { formatSoak, parseSoakDuration, soak } from './soak.ts';
-import { formatTable, relateToNginx, summarizeRow, type RoundResult, type RowSummary } from './report.ts';
+import { formatTable, median, relateToNginx, summarizeRow, type RoundResult, type RowSummary } from './report.ts';
 
 const USAGE = `Usage: npm run bench -- [options]
 
@@ -24,6 +24,7 @@ Options:
   --connections <n>   concurrent keep-alive connections (default 50)
   --rounds <n>        rounds; each row reports the median (default 3)
   --quick             CI smoke test: 1 s per row, 1 round, no warm-up, a short decision run
+  --rate <n>          request rate of the fixed-rate latency table (default 8000)
   --soak <duration>   instead of the table: keep the matched row under load for this long
                       (e.g. 10m) and report the proxy's RSS over time
   --json <file>       where to write the JSON results
@@ -65,6 +66,8 @@ interface Options {
   warmup: boolean;
   decideIterations: number;
   jsonFile: string;
+  /** req/s of the fixed-rate table */
+  rate: number;
   /** seconds of soak, when --soak was given */
   soakS?: number;
 }
@@ -104,6 +107,7 @@ function parseOptions(argv: string[]): Options | undefined {
         quick: { type: 'boolean', default: false },
         json: { type: 'string' },
         soak: { type: 'string' },
+        rate: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -116,6 +120,7 @@ function parseOptions(argv: string[]): Options | undefined {
   if (values.soak !== undefined && !soakS) throw new UsageError(`--soak "${values.soak}" is not a duration; write e.g. 10m, 90s`);
   return {
     soakS,
+    rate: readPositiveInt('--rate', values.rate, 8000),
     durationS: readPositiveInt('--duration', values.duration, base.durationS),
     connections: readPositiveInt('--connections', values.connections, base.connections),
     rounds: readPositiveInt('--rounds', values.rounds, base.rounds),
@@ -178,11 +183,52 @@ async function main(options: Options): Promise<void> {
   relateToNginx(rows, 'nginx');
   console.log(`${formatTable(rows)}\n`);
 
+  const fixedRate = await measureFixedRate(endpoints, rowsToRun, options);
+  console.log(`${formatFixedRate(fixedRate, options.rate)}\n`);
+
   await stopAll(); // the decision benchmark needs the CPU to itself
   const decide = await measureDecide(options.decideIterations, tmpDir);
   console.log(`${formatDecide(decide)}\n`);
 
-  await writeResults(options.jsonFile, { startedAt, command, machine, options, loadGenerator: load.description, rows, decide });
+  await writeResults(options.jsonFile, { startedAt, command, machine, options, loadGenerator: load.description, rows, fixedRate, decide });
+}
+
+interface FixedRateRow {
+  key: string;
+  label: string;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** p99 minus the direct row's p99 */
+  addedP99Ms: number;
+  errors: number;
+}
+
+/** Tail latency at a fixed request rate, each row once per round, medians; what a user feels below saturation. */
+async function measureFixedRate(endpoints: Endpoints, rows: readonly Row[], options: Options): Promise<FixedRateRow[]> {
+  const picked = rows.filter((row) => row.key !== 'workers-2');
+  const results = new Map<string, LoadResult[]>(picked.map((row) => [row.key, []]));
+  for (let round = 1; round <= options.rounds; round++) {
+    for (const row of picked) {
+      console.error(`fixed rate ${options.rate}/s, round ${round}/${options.rounds}: ${row.label}`);
+      results.get(row.key)!.push(await runAtFixedRate(endpoints[row.via]!.url + row.path, { connections: options.connections, durationS: options.durationS, rate: options.rate }));
+    }
+  }
+  const direct = median(results.get('direct')!.map((r) => r.p99Ms));
+  return picked.map((row) => {
+    const r = results.get(row.key)!;
+    const p99Ms = median(r.map((x) => x.p99Ms));
+    return { key: row.key, label: row.label, rps: median(r.map((x) => x.rps)), p50Ms: median(r.map((x) => x.p50Ms)), p99Ms, addedP99Ms: p99Ms - direct, errors: r.reduce((n, x) => n + x.errors, 0) };
+  });
+}
+
+function formatFixedRate(rows: readonly FixedRateRow[], rate: number): string {
+  const width = Math.max(...rows.map((r) => r.label.length));
+  return [
+    `fixed rate ${rate} req/s (open loop, built-in generator; latency from each request's scheduled start)`,
+    `${'row'.padEnd(width)}   req/s  p50 ms  p99 ms  added p99 ms  errors`,
+    ...rows.map((r) => `${r.label.padEnd(width)}  ${r.rps.toFixed(0).padStart(6)}  ${r.p50Ms.toFixed(2).padStart(6)}  ${r.p99Ms.toFixed(2).padStart(6)}  ${(r.key === 'direct' ? '–' : r.addedP99Ms.toFixed(2)).padStart(12)}  ${String(r.errors).padStart(6)}`),
+  ].join('\n');
 }
 
 async function writeResults(jsonFile: string, results: object): Promise<void> {
