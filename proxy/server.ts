@@ -4,9 +4,10 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema.ts';
 import { createFlagSource, type FlagSource } from './flags/flag-source.ts';
 import { createForwarder } from './forward/forwarder.ts';
-import { createExchange, type Exchange } from './pipeline/exchange.ts';
+import { createExchange } from './pipeline/exchange.ts';
 import { runStages, type ProxyState } from './pipeline/stages.ts';
 import { buildRouteTable } from './routing/route-table.ts';
+import { createAccessLog } from './access-log.ts';
 
 export interface Proxy {
   /** not listening yet: call server.listen() */
@@ -31,15 +32,14 @@ export async function buildProxy(config: Config, { logger }: ProxyOptions): Prom
     forwarder,
   };
   let sequence = 0;
-  // The access-log line is built only when it will be written (log level info or finer).
-  const accessLog = logger.isLevelEnabled('info');
+  const accessLog = createAccessLog(logger);
   const idPrefix = `${process.pid.toString(36)}-`;
 
   const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && incoming.length <= 64 ? incoming : idPrefix + (++sequence).toString(36);
     const exchange = createExchange(id, req, res, performance.now());
-    if (accessLog) res.once('close', () => logCompleted(logger, exchange));
+    if (accessLog) res.once('close', () => accessLog.record(exchange));
     runStages(exchange, state);
   });
 
@@ -80,28 +80,11 @@ export async function buildProxy(config: Config, { logger }: ProxyOptions): Prom
       });
       state.flags.close();
       await forwarder.close();
+      accessLog?.flush();
     },
   };
 }
 
 function flagNamesOf(config: Config): string[] {
   return [...new Set(config.routes.map((r) => r.flag))];
-}
-
-/** The access log: one line per request, written when the response is done or abandoned. */
-function logCompleted(logger: Logger, exchange: Exchange): void {
-  const { req, res, decision } = exchange;
-  const line: Record<string, unknown> = {
-    reqId: exchange.id,
-    method: req.method,
-    url: req.url,
-    route: exchange.route?.name ?? null,
-    target: decision?.primary ?? null,
-    reason: decision?.reason,
-    status: res.statusCode,
-    ms: Math.round((performance.now() - exchange.startedAt) * 100) / 100,
-  };
-  if (exchange.failure) line.failure = exchange.failure;
-  if (!res.writableFinished) line.aborted = true;
-  logger.info(line, 'request completed');
 }

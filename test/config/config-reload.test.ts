@@ -23,7 +23,7 @@ t.test('routes.yaml hot reload: a good edit applies, a bad one changes nothing, 
   await writeFile(file, base);
   await writeFlagsFile(path.join(dir, 'flags.json'), { version: 2, features: [rolloutFeature('rooms-get', 100), rolloutFeature('rooms-list', 100)] });
   const logs: any[] = [];
-  const logger = pino({ level: 'info' }, { write: (l: string) => void logs.push(JSON.parse(l)) });
+  const logger = pino({ level: 'info' }, { write: (chunk: string) => void logs.push(...chunk.split('\n').filter(Boolean).map((l) => JSON.parse(l))) });
   const running = await runProxy(await loadConfig(file), logger);
   t.teardown(async () => {
     await running.stop();

@@ -52,7 +52,7 @@ export async function startTestProxy(options: TestProxyOptions): Promise<TestPro
   );
   await writeFlagsFile(flagsFile, { version: 2, features: options.features ?? [] });
   const logs: Array<Record<string, any>> = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+  const logger = pino({ level: 'debug' }, { write: (chunk: string) => void logs.push(...chunk.split('\n').filter(Boolean).map((line) => JSON.parse(line))) });
   const config = await loadConfig(configFile);
   const proxy = await buildProxy(config, { logger });
   await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));

@@ -1,0 +1,63 @@
+import pino, { type Logger } from 'pino';
+import type { Exchange } from './pipeline/exchange.ts';
+
+/**
+ * The access log: one JSON line per request, in the logger's own format (same time field,
+ * same bindings, level 30, msg "request completed"), so it reads like every other log line.
+ *
+ * It is written here rather than through logger.info because it runs on every request:
+ * measured on the proxy (bench, interleaved A/B), logger.info with a write per line cost
+ * ~20 µs of CPU per request; this fixed-shape line, written in batches, ~6 µs.
+ */
+export interface AccessLog {
+  record(exchange: Exchange): void;
+  flush(): void;
+}
+
+type Sink = { write(chunk: string): unknown };
+
+/** Flush at once past this much, so a burst cannot pile up memory. */
+const MAX_BUFFER = 64 * 1024;
+/** An idle proxy's line shows within this; a crash can lose at most this much of the log. */
+const FLUSH_AFTER_MS = 50;
+
+/** undefined when the logger's level is above info: then nothing is built at all. */
+export function createAccessLog(logger: Logger): AccessLog | undefined {
+  if (!logger.isLevelEnabled('info')) return undefined;
+  const internals = logger as unknown as Record<symbol, unknown>;
+  const stream = internals[pino.symbols.streamSym] as Sink;
+  const time = internals[pino.symbols.timeSym] as () => string;
+  const bindings = internals[pino.symbols.chindingsSym] as string;
+  let buffer = '';
+  let scheduled = false;
+
+  const flush = () => {
+    scheduled = false;
+    if (buffer === '') return;
+    const out = buffer;
+    buffer = '';
+    stream.write(out);
+  };
+
+  return {
+    record(exchange) {
+      const { req, res, decision, route } = exchange;
+      const ms = Math.round((performance.now() - exchange.startedAt) * 100) / 100;
+      // route and upstream names are validated to [a-z0-9-], reasons and failures are fixed words,
+      // method is an HTTP token: only the request id and the URL need escaping.
+      buffer +=
+        `{"level":30${time()}${bindings},"reqId":${JSON.stringify(exchange.id)},"method":"${req.method}","url":${JSON.stringify(req.url)}` +
+        `,"route":${route ? `"${route.name}"` : 'null'},"target":${decision ? `"${decision.primary}"` : 'null'}` +
+        `${decision ? `,"reason":"${decision.reason}"` : ''},"status":${res.statusCode},"ms":${ms}` +
+        `${exchange.failure ? `,"failure":"${exchange.failure}"` : ''}${res.writableFinished ? '' : ',"aborted":true'},"msg":"request completed"}\n`;
+      if (buffer.length > MAX_BUFFER) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        // A timer, not setImmediate: a pending immediate makes every event-loop turn poll
+        // without waiting, which measured ~12 µs more CPU per request under load.
+        setTimeout(flush, FLUSH_AFTER_MS).unref();
+      }
+    },
+    flush,
+  };
+}
