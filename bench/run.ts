@@ -160,11 +160,14 @@ async function main(options: Options): Promise<void> {
   ].join('\n');
   console.log(`${header}\n`);
 
+  const idleRssMb = (await readRssBytes(endpoints.proxy!.pid!)) / 2 ** 20;
+  console.log(`proxy idle RSS (started, before any load): ${idleRssMb.toFixed(1)} MB\n`);
+
   if (options.soakS) {
     const proxy = endpoints.proxy!;
     const result = await soak(load, proxy.url + ROOM_PATH, proxy.pid!, options.soakS, options.connections, (line) => console.error(line));
     console.log(formatSoak(result));
-    await writeResults(options.jsonFile, { startedAt, command, machine, options, loadGenerator: load.description, soak: result });
+    await writeResults(options.jsonFile, { startedAt, command, machine, options, loadGenerator: load.description, idleRssMb, soak: result });
     return;
   }
 
@@ -190,7 +193,7 @@ async function main(options: Options): Promise<void> {
   const decide = await measureDecide(options.decideIterations, tmpDir);
   console.log(`${formatDecide(decide)}\n`);
 
-  await writeResults(options.jsonFile, { startedAt, command, machine, options, loadGenerator: load.description, rows, fixedRate, decide });
+  await writeResults(options.jsonFile, { startedAt, command, machine, options, loadGenerator: load.description, idleRssMb, rows, fixedRate, decide });
 }
 
 interface FixedRateRow {
