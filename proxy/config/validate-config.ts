@@ -14,6 +14,7 @@ import {
   type RequestSource,
   type RouteConfig,
 } from './schema.ts';
+import { closest } from '../util/closest.ts';
 
 export interface ValidationResult {
   config?: Config;
@@ -407,33 +408,6 @@ export function parseMatch(match: string): { methods: string[]; path: string } |
   if (p.includes('?')) return `path "${p}" has a query string; match paths only (queries are passed through unchanged)`;
   if (/:(?![A-Za-z_])/.test(p)) return `path "${p}" has a parameter without a name; write :id`;
   return { methods: [...new Set(methods)], path: p };
-}
-
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
-  for (const c of candidates) {
-    const d = levenshtein(word.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function levenshtein(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length];
 }
 
 function deepFreeze<T>(value: T): T {
