@@ -104,6 +104,19 @@ export const errors = {
       500,
       `PHP 8.1+ with pdo_sqlite is needed to run the demo monolith (${reason}). Install it: sudo apt-get install -y php-cli php-sqlite3 php-mysql (Debian/Ubuntu) or brew install php (macOS)`,
     ),
+  comparisonBadPath: (pattern: string, detail: string) =>
+    new StranglerError(
+      'STRANGLER_ERR_COMPARISON_BAD_PATH',
+      500,
+      `"${pattern}" is not a path: ${detail}; write e.g. $.data[*].created_at, $..request_id or $['odd key']`,
+    ),
+  comparisonRulesInvalid: (problems: readonly string[]) =>
+    new StranglerError(
+      'STRANGLER_ERR_COMPARISON_RULES_INVALID',
+      500,
+      `comparison rules have ${problems.length} problem${problems.length === 1 ? '' : 's'}; nothing was applied:\n` +
+        problems.map((p) => `  - ${p}`).join('\n'),
+    ),
   portInUse: (what: string, address: string, cause?: unknown) =>
     new StranglerError(
       'STRANGLER_ERR_PORT_IN_USE',

@@ -1,4 +1,4 @@
-import { comparisonErrors } from './errors.ts';
+import { errors } from '../errors.ts';
 
 /**
  * JSONPath-like patterns over concrete paths.
@@ -102,7 +102,7 @@ export function parsePath(source: string): PathPattern {
   let pattern = parsed.get(source);
   if (pattern) return pattern;
   const steps = parseSteps(source);
-  if (typeof steps === 'string') throw comparisonErrors.badPath(source, steps);
+  if (typeof steps === 'string') throw errors.comparisonBadPath(source, steps);
   pattern = Object.freeze({ source, steps: Object.freeze(steps.map((s) => Object.freeze(s))) });
   // learned noise adds patterns at run time: bound the cache rather than trust the input
   if (parsed.size >= MAX_CACHED_PATTERNS) parsed.clear();
@@ -138,7 +138,7 @@ export function formatPattern(segments: readonly Segment[]): string {
 export function parseConcretePath(path: string): Segment[] {
   const segments: Segment[] = [];
   for (const step of parsePath(path).steps) {
-    if (step.deep || step.type === 'any') throw comparisonErrors.badPath(path, 'a concrete path has no [*], .* or ..');
+    if (step.deep || step.type === 'any') throw errors.comparisonBadPath(path, 'a concrete path has no [*], .* or ..');
     segments.push(step.type === 'key' ? step.key : step.index);
   }
   return segments;

@@ -1,4 +1,4 @@
-import { comparisonErrors } from './errors.ts';
+import { errors } from '../errors.ts';
 import { findPathProblem } from './json-path.ts';
 import { closest } from '../util/closest.ts';
 
@@ -161,7 +161,7 @@ export function validateRules(raw: unknown): string[] {
 /** Rules with defaults filled in, frozen; throws STRANGLER_ERR_COMPARISON_RULES_INVALID listing every problem. */
 export function resolveRules(raw: RulesInput = {}): ComparisonRules {
   const problems = validateRules(raw);
-  if (problems.length) throw comparisonErrors.rulesInvalid(problems);
+  if (problems.length) throw errors.comparisonRulesInvalid(problems);
   return deepFreeze({
     headers: [...new Set((raw.headers ?? DEFAULT_RULES.headers).map((h) => h.toLowerCase()))],
     ignore: [...(raw.ignore ?? [])],
