@@ -124,4 +124,22 @@ export const errors = {
       `${what} cannot listen on ${address}: the port is taken. Stop whatever uses it or choose another address`,
       { cause },
     ),
+  trafficFileNotFound: (file: string, cause?: unknown) =>
+    new StranglerError(
+      'STRANGLER_ERR_TRAFFIC_NOT_FOUND',
+      500,
+      `traffic file ${file} not found: pass a recording written by the proxy (recording: in routes.yaml) or a HAR file saved from the browser devtools (Network → Save all as HAR with content)`,
+      { cause },
+    ),
+  trafficFileUnreadable: (file: string, detail: string, cause?: unknown) =>
+    new StranglerError('STRANGLER_ERR_TRAFFIC_UNREADABLE', 500, `traffic file ${file} cannot be read: ${detail}`, { cause }),
+  trafficFileInvalid: (file: string, line: number, detail: string, cause?: unknown) =>
+    new StranglerError('STRANGLER_ERR_TRAFFIC_INVALID', 500, `${file}:${line}: ${detail}`, { cause }),
+  comparisonStoreUnavailable: (database: string, cause?: unknown) =>
+    new StranglerError(
+      'STRANGLER_ERR_COMPARISON_STORE',
+      500,
+      `the comparison store ${database} cannot be opened (${cause instanceof Error ? cause.message : 'unknown error'}); check comparisons.database in routes.yaml (or STRANGLER_DATABASE_URL) and that the database is reachable`,
+      { cause },
+    ),
 } as const;
