@@ -56,3 +56,17 @@ export async function migrateRollback({ databaseUrl, log }: MigrateOptions = {})
     return { rolledBack };
   });
 }
+
+export const PROXY_MIGRATIONS_DIRECTORY = fileURLToPath(new URL('./proxy/', import.meta.url));
+/** The proxy's tables have their own bookkeeping: they may share a database with a service's. */
+export const PROXY_MIGRATIONS_TABLE = 'strangler_proxy_migrations';
+
+/** Brings the proxy's comparison store up to date; the proxy and the parity CLI call it on open. */
+export async function migrateProxyStore(db: Knex): Promise<string[]> {
+  const [, applied]: [number, string[]] = await db.migrate.latest({
+    directory: PROXY_MIGRATIONS_DIRECTORY,
+    loadExtensions: ['.ts'],
+    tableName: PROXY_MIGRATIONS_TABLE,
+  });
+  return applied;
+}

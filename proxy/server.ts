@@ -8,12 +8,17 @@ import { createExchange } from './pipeline/exchange.ts';
 import { runStages, type ProxyState } from './pipeline/stages.ts';
 import { buildRouteTable } from './routing/route-table.ts';
 import { createAccessLog } from './access-log.ts';
+import type { ComparisonStore } from './parity/comparison-store.ts';
+import { openConfiguredStore } from './parity/open-configured-store.ts';
+import { createShadowRunner, type ShadowRunner } from './shadow/shadow-runner.ts';
 
 export interface Proxy {
   /** not listening yet: call server.listen() */
   readonly server: http.Server;
   /** the state requests currently see */
   readonly state: ProxyState;
+  /** where comparisons are stored; null when no route compared at start */
+  readonly store: ComparisonStore | null;
   /** swap to a new, already validated config; in-flight requests finish on the old one */
   reload(config: Config): Promise<void>;
   close(): Promise<void>;
@@ -21,15 +26,24 @@ export interface Proxy {
 
 export interface ProxyOptions {
   logger: Logger;
+  /**
+   * Where comparisons go. Default: opened from config.comparisons.database when a route compares
+   * (stage shadow, or canary with shadow.reverse); null keeps them in memory counters only.
+   */
+  store?: ComparisonStore | null;
 }
 
-export async function buildProxy(config: Config, { logger }: ProxyOptions): Promise<Proxy> {
+export async function buildProxy(config: Config, { logger, store: givenStore }: ProxyOptions): Promise<Proxy> {
   const forwarder = createForwarder(logger);
+  const ownsStore = givenStore === undefined;
+  const store = ownsStore ? await openConfiguredStore(config, logger) : givenStore;
+  const shadow: ShadowRunner = createShadowRunner({ logger, store });
   let state: ProxyState = {
     config,
     routes: buildRouteTable(config.routes),
     flags: await createFlagSource(config.flags, { logger, flagNames: flagNamesOf(config) }),
     forwarder,
+    shadow,
   };
   let sequence = 0;
   const accessLog = createAccessLog(logger);
@@ -62,6 +76,7 @@ export async function buildProxy(config: Config, { logger }: ProxyOptions): Prom
 
   return {
     server,
+    store,
     get state() {
       return state;
     },
@@ -69,7 +84,10 @@ export async function buildProxy(config: Config, { logger }: ProxyOptions): Prom
       const old = state;
       const flagsChanged = JSON.stringify(next.flags) !== JSON.stringify(old.config.flags);
       const flags: FlagSource = flagsChanged ? await createFlagSource(next.flags, { logger, flagNames: flagNamesOf(next) }) : old.flags;
-      state = { config: next, routes: buildRouteTable(next.routes), flags, forwarder };
+      if (store === null && ownsStore && comparesAnyRoute(next)) {
+        logger.warn({ file: next.file }, 'a route now compares, but comparisons are stored only when the proxy starts with such a route; restart the proxy to store them');
+      }
+      state = { config: next, routes: buildRouteTable(next.routes), flags, forwarder, shadow };
       if (flagsChanged) old.flags.close();
       logger.info({ file: next.file, routes: next.routes.length }, 'config applied');
     },
@@ -80,9 +98,15 @@ export async function buildProxy(config: Config, { logger }: ProxyOptions): Prom
       });
       state.flags.close();
       await forwarder.close();
+      await shadow.close();
+      if (ownsStore) await store?.close();
       accessLog?.flush();
     },
   };
+}
+
+export function comparesAnyRoute(config: Config): boolean {
+  return config.routes.some((r) => r.stage === 'shadow' || (r.stage === 'canary' && r.shadow.reverse));
 }
 
 function flagNamesOf(config: Config): string[] {

@@ -3,10 +3,11 @@ import { checkCommand } from './check.ts';
 import { UsageError, type Command } from './command.ts';
 import { demoCommand } from './demo.ts';
 import { migrateCommand } from './migrate.ts';
+import { parityCommand } from './parity.ts';
 import { proxyCommand } from './proxy.ts';
 import { shiftCommand } from './shift.ts';
 
-const COMMANDS: readonly Command[] = [demoCommand, proxyCommand, checkCommand, shiftCommand, migrateCommand];
+const COMMANDS: readonly Command[] = [demoCommand, proxyCommand, checkCommand, shiftCommand, parityCommand, migrateCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

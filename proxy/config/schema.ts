@@ -1,3 +1,5 @@
+import type { RulesInput } from '../comparison/rules.ts';
+
 /**
  * The shape of routes.yaml and its defaults, side by side. validate-config.ts turns a parsed
  * document into this frozen Config or into a list of located problems.
@@ -13,7 +15,56 @@ export const DEFAULTS = {
   unleashAppName: 'strangler-proxy',
   unleashRefreshMs: 10_000,
   logLevel: 'info',
+  stage: 'canary',
+  shadow: {
+    sample: 1,
+    timeoutMs: 5_000,
+    maxRequestBody: 1024 * 1024,
+    noiseSample: 0.1,
+    noiseWarmup: 20,
+    noiseDelayMs: 1_000,
+  },
+  comparisons: {
+    database: 'sqlite:var/strangler.sqlite',
+    retentionMs: 7 * 24 * 3_600_000,
+    maxRows: 100_000,
+    maxConcurrent: 64,
+    captureLimit: 1024 * 1024,
+    storedBodyLimit: 16 * 1024,
+  },
+  recording: { maxBody: 64 * 1024 },
 } as const;
+
+/**
+ * The life of a route: legacy (the monolith answers, nothing copied), shadow (the monolith
+ * answers, the service gets a copy and both answers are compared), canary (the flag decides who
+ * answers), cutover (the service answers). retired is the route's absence from routes.yaml.
+ */
+export const STAGES = ['legacy', 'shadow', 'canary', 'cutover'] as const;
+export type RouteStage = (typeof STAGES)[number];
+
+/** Methods copied to a candidate without a sandbox: they change nothing by HTTP's contract. */
+export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** How a route's requests are copied and compared (routes.yaml `shadow:`). */
+export interface ShadowConfig {
+  /** share of eligible requests copied, 0..1 */
+  sample: number;
+  /** a copy's whole call (headers and body) must finish within this, or it is a candidate-error */
+  timeoutMs: number;
+  /** request bodies above this many bytes are not copied (the copy is skipped and counted) */
+  maxRequestBody: number;
+  /** a sandbox upstream that receives copies of writes (POST, PUT, PATCH, DELETE); none: writes are never copied */
+  writes: string | null;
+  /** canary: also compare when the service answered, by copying the request to legacy (safe methods only) */
+  reverse: boolean;
+  /** share of copied safe requests for which legacy is also called a second time, to learn noise */
+  noiseSample: number;
+  /** the first copies of each route after start always learn noise */
+  noiseWarmup: number;
+  /** the second legacy call waits this long, so clock fields with second resolution show as noise */
+  noiseDelayMs: number;
+}
 
 /** Where a context field is read from in the request. */
 export type RequestSource = { header: string } | { cookie: string };
@@ -31,6 +82,35 @@ export interface RouteConfig {
   flag: string;
   /** 1-based line of the route in routes.yaml, for messages */
   line: number;
+  stage: RouteStage;
+  shadow: ShadowConfig;
+  /** comparison rules as written (validated); see proxy/comparison/rules.ts */
+  compare: RulesInput;
+  /** share of this route's requests written to the recording file, 0..1 */
+  record: number;
+}
+
+/** Where comparisons are stored and how they are kept (routes.yaml `comparisons:`). */
+export interface ComparisonsConfig {
+  /** sqlite:<path> or mysql://…; STRANGLER_DATABASE_URL overrides */
+  database: string;
+  /** comparisons older than this are deleted */
+  retentionMs: number;
+  /** at most this many comparisons are kept (the oldest go first) */
+  maxRows: number;
+  /** copies in flight at once over all routes; more are skipped and counted, never queued */
+  maxConcurrent: number;
+  /** response bytes read per side for comparison; a longer body is compared in part (or not, for JSON) */
+  captureLimit: number;
+  /** bytes of each body kept in storage */
+  storedBodyLimit: number;
+  redact: { fields: readonly string[]; headers: readonly string[] };
+}
+
+/** routes.yaml `recording:` — where sampled real traffic is written as JSONL. */
+export interface RecordingConfig {
+  file: string;
+  maxBody: number;
 }
 
 export type FlagsConfig =
@@ -58,6 +138,8 @@ export interface Config {
   listen: { host: string; port: number };
   legacy: URL;
   services: Readonly<Record<string, URL>>;
+  /** services marked `sandbox: true`: the only upstreams that may receive copies of writes */
+  sandboxes: readonly string[];
   flags: FlagsConfig;
   context: ContextConfig;
   testers: { secret: string };
@@ -65,18 +147,26 @@ export interface Config {
   targetHeader: boolean;
   log: { level: string };
   routes: readonly RouteConfig[];
+  comparisons: ComparisonsConfig;
+  /** null: nothing is recorded */
+  recording: RecordingConfig | null;
 }
 
 /** Keys allowed at each level; anything else is reported with a "did you mean". */
 export const KNOWN_KEYS = {
-  top: ['listen', 'legacy', 'services', 'flags', 'context', 'testers', 'upstreamTimeout', 'targetHeader', 'log', 'routes'],
+  top: ['listen', 'legacy', 'services', 'flags', 'context', 'testers', 'upstreamTimeout', 'targetHeader', 'log', 'routes', 'comparisons', 'recording'],
+  service: ['url', 'sandbox'],
+  shadow: ['sample', 'timeout', 'maxRequestBody', 'writes', 'reverse', 'noiseSample', 'noiseWarmup', 'noiseDelay'],
+  comparisons: ['database', 'retention', 'maxRows', 'maxConcurrent', 'captureLimit', 'storedBodyLimit', 'redact'],
+  redact: ['fields', 'headers'],
+  recording: ['file', 'maxBody'],
   flags: ['file', 'unleash'],
   unleash: ['url', 'token', 'appName', 'refreshInterval', 'backupDir'],
   context: ['userId', 'sessionId', 'properties'],
   source: ['header', 'cookie'],
   testers: ['secret'],
   log: ['level'],
-  route: ['name', 'match', 'service', 'flag'],
+  route: ['name', 'match', 'service', 'flag', 'stage', 'shadow', 'compare', 'record'],
 } as const;
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;

@@ -13,8 +13,16 @@ import {
   type FlagsConfig,
   type RequestSource,
   type RouteConfig,
+  SAFE_METHODS,
+  STAGES,
+  type ComparisonsConfig,
+  type RecordingConfig,
+  type RouteStage,
+  type ShadowConfig,
 } from './schema.ts';
+import { validateRules, type RulesInput } from '../comparison/rules.ts';
 import { closest } from '../util/closest.ts';
+import { parseDuration } from '../util/parse-duration.ts';
 
 export interface ValidationResult {
   config?: Config;
@@ -58,6 +66,7 @@ class Reader {
   readonly problems: ConfigProblem[] = [];
   /** every name under services:, valid URL or not, so a bad URL is reported once, not again per route */
   private readonly declaredServices = new Set<string>();
+  private readonly sandboxes = new Set<string>();
   constructor(
     private readonly file: string,
     private readonly lines: LineCounter,
@@ -96,11 +105,20 @@ class Reader {
       }
     }
     const routes = this.readRoutes(root, services, this.declaredServices);
+    const comparisons = this.readComparisons(root);
+    const recording = this.readRecording(root);
+    if (!recording) {
+      const recorded = routes.find((r) => r.record > 0);
+      if (recorded) this.report(root, 'recording', `route "${recorded.name}" (line ${recorded.line}) sets record: but there is no recording: section; add recording: { file: var/recordings/traffic.jsonl }`);
+    }
     return deepFreeze({
       file: this.file,
       listen,
       legacy: legacy ?? new URL('http://127.0.0.1:8000'),
       services,
+      sandboxes: [...this.sandboxes],
+      comparisons,
+      recording,
       flags,
       context,
       testers,
@@ -138,7 +156,20 @@ class Reader {
         continue;
       }
       this.declaredServices.add(name);
-      const url = this.parseUrl(pair.value as Node, `services.${name}`);
+      let urlNode = pair.value as Node;
+      if (isMap(urlNode)) {
+        // long form: { url: http://…, sandbox: true } marks a copy of the service that may take writes
+        const map = urlNode;
+        this.assertKeys(map, `services.${name}`, KNOWN_KEYS.service);
+        if (this.readBoolean(map, 'sandbox', `services.${name}.sandbox`)) this.sandboxes.add(name);
+        const u = this.child(map, 'url');
+        if (u === undefined) {
+          this.report(map, `services.${name}.url`, 'missing; write url: http://127.0.0.1:3102');
+          continue;
+        }
+        urlNode = u;
+      }
+      const url = this.parseUrl(urlNode, `services.${name}`);
       if (url) out[name] = url;
     }
     return out;
@@ -286,11 +317,178 @@ class Reader {
           } else byMatch.set(key, { name: name ?? at, line });
         }
       }
-      if (name && parsed && service && services[service]) {
-        routes.push({ name, methods: parsed.methods, path: parsed.path, service, flag: flag ?? name, line });
+      const stage = this.readStage(item, at);
+      const shadow = this.readShadow(item, at, parsed?.methods ?? []);
+      const compare = this.readCompare(item, at);
+      const record = this.readPercent(item, 'record', `${at}.record`) ?? 0;
+      if (service && this.sandboxes.has(service)) {
+        this.report(this.child(item, 'service'), `${at}.service`, `"${service}" is a sandbox (it only takes copies of writes); name the real service here and the sandbox under shadow.writes`);
+      }
+      if (name && parsed && service && services[service] && stage && shadow && compare) {
+        routes.push({ name, methods: parsed.methods, path: parsed.path, service, flag: flag ?? name, line, stage, shadow, compare, record });
       }
     });
     return routes;
+  }
+
+  private readStage(item: YAMLMap, at: string): RouteStage | undefined {
+    const raw = this.readString(item, 'stage', `${at}.stage`);
+    if (raw === undefined) return DEFAULTS.stage;
+    if ((STAGES as readonly string[]).includes(raw)) return raw as RouteStage;
+    const guess = closest(raw, STAGES);
+    this.report(this.child(item, 'stage'), `${at}.stage`, `unknown stage "${raw}"; ${guess ? `did you mean "${guess}"? ` : ''}write one of ${STAGES.join(', ')}`);
+    return undefined;
+  }
+
+  private readShadow(item: YAMLMap, at: string, methods: readonly string[]): ShadowConfig | undefined {
+    const d = DEFAULTS.shadow;
+    const shadow: ShadowConfig = { ...d, writes: null, reverse: false };
+    const node = this.child(item, 'shadow');
+    if (node === undefined) return shadow;
+    const where = `${at}.shadow`;
+    if (!this.assertMap(node, where)) return undefined;
+    const map = node as YAMLMap;
+    const before = this.problems.length;
+    this.assertKeys(map, where, KNOWN_KEYS.shadow);
+    shadow.sample = this.readPercent(map, 'sample', `${where}.sample`) ?? d.sample;
+    shadow.timeoutMs = this.readDuration(map, 'timeout', `${where}.timeout`) ?? d.timeoutMs;
+    shadow.maxRequestBody = this.readSize(map, 'maxRequestBody', `${where}.maxRequestBody`) ?? d.maxRequestBody;
+    shadow.noiseSample = this.readPercent(map, 'noiseSample', `${where}.noiseSample`) ?? d.noiseSample;
+    shadow.noiseWarmup = this.readCount(map, 'noiseWarmup', `${where}.noiseWarmup`) ?? d.noiseWarmup;
+    shadow.noiseDelayMs = this.readDuration(map, 'noiseDelay', `${where}.noiseDelay`, true) ?? d.noiseDelayMs;
+    shadow.reverse = this.readBoolean(map, 'reverse', `${where}.reverse`) ?? false;
+    const writes = this.readString(map, 'writes', `${where}.writes`);
+    if (writes !== undefined) {
+      if (!this.sandboxes.has(writes)) {
+        // the one way to get a write copied: a service explicitly declared as a sandbox
+        this.report(
+          this.child(map, 'writes'),
+          `${where}.writes`,
+          `"${writes}" is not a sandbox; copies of writes go only to a service declared with sandbox: true, e.g. services: { ${writes}-sandbox: { url: http://127.0.0.1:3102, sandbox: true } }`,
+        );
+      } else shadow.writes = writes;
+    } else if (methods.length > 0 && methods.every((m) => !SAFE_METHODS.has(m))) {
+      this.report(map, where, `this route matches only writes (${methods.join(', ')}), which are never copied without a sandbox; add writes: <a service with sandbox: true>, or remove shadow:`);
+    }
+    return this.problems.length === before ? shadow : undefined;
+  }
+
+  private readCompare(item: YAMLMap, at: string): RulesInput | undefined {
+    const node = this.child(item, 'compare');
+    if (node === undefined) return {};
+    const raw = node.toJSON() as unknown;
+    const problems = validateRules(raw);
+    for (const problem of problems) this.report(node, `${at}.compare`, problem);
+    return problems.length === 0 ? (raw as RulesInput) : undefined;
+  }
+
+  private readComparisons(root: YAMLMap): ComparisonsConfig {
+    const d = DEFAULTS.comparisons;
+    const out: ComparisonsConfig = {
+      database: d.database,
+      retentionMs: d.retentionMs,
+      maxRows: d.maxRows,
+      maxConcurrent: d.maxConcurrent,
+      captureLimit: d.captureLimit,
+      storedBodyLimit: d.storedBodyLimit,
+      redact: { fields: [], headers: [] },
+    };
+    const node = this.child(root, 'comparisons');
+    if (node !== undefined && this.assertMap(node, 'comparisons')) {
+      const map = node as YAMLMap;
+      this.assertKeys(map, 'comparisons', KNOWN_KEYS.comparisons);
+      out.database = this.readDatabaseUrl(map) ?? d.database;
+      out.retentionMs = this.readDuration(map, 'retention', 'comparisons.retention') ?? d.retentionMs;
+      out.maxRows = this.readCount(map, 'maxRows', 'comparisons.maxRows') ?? d.maxRows;
+      out.maxConcurrent = this.readCount(map, 'maxConcurrent', 'comparisons.maxConcurrent') ?? d.maxConcurrent;
+      out.captureLimit = this.readSize(map, 'captureLimit', 'comparisons.captureLimit') ?? d.captureLimit;
+      out.storedBodyLimit = this.readSize(map, 'storedBodyLimit', 'comparisons.storedBodyLimit') ?? d.storedBodyLimit;
+      const redact = this.child(map, 'redact');
+      if (redact !== undefined && this.assertMap(redact, 'comparisons.redact')) {
+        this.assertKeys(redact as YAMLMap, 'comparisons.redact', KNOWN_KEYS.redact);
+        out.redact = {
+          fields: this.readStringList(redact as YAMLMap, 'fields', 'comparisons.redact.fields') ?? [],
+          headers: (this.readStringList(redact as YAMLMap, 'headers', 'comparisons.redact.headers') ?? []).map((h) => h.toLowerCase()),
+        };
+      }
+    }
+    const envDatabase = this.env.STRANGLER_DATABASE_URL;
+    if (envDatabase) out.database = envDatabase;
+    if (out.database.startsWith('sqlite:')) {
+      // relative SQLite paths are relative to routes.yaml, like flags.file
+      const file = out.database.slice('sqlite:'.length).replace(/^\/\//, '');
+      out.database = `sqlite:${path.resolve(path.dirname(this.file), file)}`;
+    }
+    return out;
+  }
+
+  private readDatabaseUrl(map: YAMLMap): string | undefined {
+    const raw = this.readString(map, 'database', 'comparisons.database');
+    if (raw === undefined) return undefined;
+    if (/^sqlite:.+/.test(raw) || /^mysql:\/\/[^/]+\/[^/]+$/.test(raw)) return raw;
+    this.report(this.child(map, 'database'), 'comparisons.database', `"${raw}" is not a database URL; write sqlite:var/strangler.sqlite or mysql://user:password@host:3306/dbname`);
+    return undefined;
+  }
+
+  private readRecording(root: YAMLMap): RecordingConfig | null {
+    const node = this.child(root, 'recording');
+    if (node === undefined || !this.assertMap(node, 'recording')) return null;
+    const map = node as YAMLMap;
+    this.assertKeys(map, 'recording', KNOWN_KEYS.recording);
+    const file = this.readString(map, 'file', 'recording.file');
+    if (file === undefined) {
+      this.report(map, 'recording.file', 'missing; write file: var/recordings/traffic.jsonl');
+      return null;
+    }
+    return {
+      file: path.resolve(path.dirname(this.file), file),
+      maxBody: this.readSize(map, 'maxBody', 'recording.maxBody') ?? DEFAULTS.recording.maxBody,
+    };
+  }
+
+  /** "10%" or a bare number, both in percent, → 0..1 */
+  private readPercent(map: YAMLMap, key: string, at: string): number | undefined {
+    const node = this.child(map, key);
+    if (node === undefined) return undefined;
+    const raw = isScalar(node) ? String(node.value) : '';
+    const m = /^(\d+(?:\.\d+)?)\s*%?$/.exec(raw.trim());
+    if (!m || Number(m[1]) > 100) {
+      this.report(node, at, `"${raw}" is not a share; write a percentage from 0% to 100%, e.g. ${key}: 10%`);
+      return undefined;
+    }
+    return Number(m[1]) / 100;
+  }
+
+  /** "64kb", "1mb", "512b" or a bare number of bytes */
+  private readSize(map: YAMLMap, key: string, at: string): number | undefined {
+    const node = this.child(map, key);
+    if (node === undefined) return undefined;
+    const raw = isScalar(node) ? String(node.value) : '';
+    const m = /^(\d+(?:\.\d+)?)\s*(b|kb|mb)?$/i.exec(raw.trim());
+    if (!m) {
+      this.report(node, at, `"${raw}" is not a size; write e.g. 64kb or 1mb (a bare number is bytes)`);
+      return undefined;
+    }
+    const unit = (m[2] ?? 'b').toLowerCase();
+    return Math.round(Number(m[1]) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1));
+  }
+
+  private readCount(map: YAMLMap, key: string, at: string): number | undefined {
+    const node = this.child(map, key);
+    if (node === undefined) return undefined;
+    if (isScalar(node) && typeof node.value === 'number' && Number.isInteger(node.value) && node.value >= 0) return node.value;
+    this.report(node, at, 'must be a whole number >= 0');
+    return undefined;
+  }
+
+  private readStringList(map: YAMLMap, key: string, at: string): string[] | undefined {
+    const node = this.child(map, key);
+    if (node === undefined) return undefined;
+    if (!isSeq(node) || !node.items.every((i) => isScalar(i) && typeof i.value === 'string')) {
+      this.report(node, at, 'must be a list of names, e.g. [password, token]');
+      return undefined;
+    }
+    return node.items.map((i) => String((i as { value: unknown }).value));
   }
 
   // --- small typed readers -------------------------------------------------------------
@@ -335,25 +533,22 @@ class Reader {
     return expanded;
   }
 
-  private readBoolean(map: YAMLMap, key: string): boolean | undefined {
+  private readBoolean(map: YAMLMap, key: string, at: string = key): boolean | undefined {
     const node = this.child(map, key);
     if (node === undefined) return undefined;
     if (isScalar(node) && typeof node.value === 'boolean') return node.value;
-    this.report(node, key, 'must be true or false');
+    this.report(node, at, 'must be true or false');
     return undefined;
   }
 
-  private readDuration(map: YAMLMap, key: string, at: string = key): number | undefined {
+  private readDuration(map: YAMLMap, key: string, at: string = key, allowZero = false): number | undefined {
     const node = this.child(map, key);
     if (node === undefined) return undefined;
     const raw = isScalar(node) ? String(node.value) : '';
-    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(raw);
-    if (!m || Number(m[1]) <= 0) {
-      this.report(node, at, `"${raw}" is not a duration; write e.g. 500ms, 30s or 2m (a bare number is milliseconds)`);
-      return undefined;
-    }
-    const factor = m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 1;
-    return Math.round(Number(m[1]) * factor);
+    if (allowZero && /^0+(ms|s|m|h|d)?$/.test(raw.trim())) return 0;
+    const ms = parseDuration(raw);
+    if (ms === undefined) this.report(node, at, `"${raw}" is not a duration; write e.g. 500ms, 30s, 2m, 12h or 7d (a bare number is milliseconds)`);
+    return ms;
   }
 
   private readUrl(map: YAMLMap, key: string, at: string, required: boolean, allowPath = false): URL | undefined {

@@ -52,7 +52,7 @@ export function createForwarder(logger: Logger): Forwarder {
           path: req.url ?? '/',
           method: (req.method ?? 'GET') as 'GET',
           headers: headers as Record<string, string>,
-          body: hasBody ? req : null,
+          body: hasBody ? (exchange.tap ? exchange.tap.requestBody(req) : req) : null,
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,
           opaque: res,
@@ -61,10 +61,11 @@ export function createForwarder(logger: Logger): Forwarder {
           const response = opaque as http.ServerResponse;
           stripHopByHop(upstreamHeaders as ResponseHeaders);
           response.writeHead(statusCode, upstreamHeaders as http.OutgoingHttpHeaders);
-          return response;
+          return exchange.tap ? exchange.tap.tee(response, statusCode, upstreamHeaders as ResponseHeaders) : response;
         },
         (err) => {
           if (!err) return;
+          exchange.tap?.fail(err);
           if (res.destroyed && !res.writableFinished) return; // the client went away first
           const kind = classifyTransportError(err as NodeJS.ErrnoException);
           exchange.failure = kind;

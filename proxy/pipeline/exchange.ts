@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable, Writable } from 'node:stream';
 import type { RouteConfig } from '../config/schema.ts';
 import type { UpstreamFailureKind } from '../forward/upstream-error.ts';
 
 export const LEGACY = 'legacy';
 
-export type DecisionReason = 'unmatched' | 'flag-off' | 'flag-on' | 'forced';
+/** unmatched: no route; stage: the route's stage alone decides (legacy, shadow, cutover) */
+export type DecisionReason = 'unmatched' | 'stage' | 'flag-off' | 'flag-on' | 'forced';
 
 /** Which upstream answers this request, and why. */
 export interface Decision {
@@ -12,6 +14,19 @@ export interface Decision {
   primary: string;
   target: URL;
   reason: DecisionReason;
+}
+
+/**
+ * Set when the request is copied to a second upstream: the forwarder streams the primary's
+ * answer through it so the answer can be compared once the client has it.
+ */
+export interface PrimaryTap {
+  /** the stream the forwarder sends as the primary's request body; it also keeps a copy */
+  requestBody(req: IncomingMessage): Readable;
+  /** the writable the primary's body goes into; it writes on to res */
+  tee(res: ServerResponse, status: number, headers: Record<string, string | string[] | undefined>): Writable;
+  /** the primary gave no (complete) answer: nothing to compare */
+  fail(err: unknown): void;
 }
 
 /** Per-request state, passed through the stages in order. */
@@ -27,8 +42,10 @@ export interface Exchange {
   decision: Decision | undefined;
   /** set when the upstream could not answer */
   failure: UpstreamFailureKind | undefined;
+  /** set by the copy stage when this request is also sent to the other side */
+  tap: PrimaryTap | undefined;
 }
 
 export function createExchange(id: string, req: IncomingMessage, res: ServerResponse, startedAt: number): Exchange {
-  return { id, req, res, startedAt, route: null, force: undefined, decision: undefined, failure: undefined };
+  return { id, req, res, startedAt, route: null, force: undefined, decision: undefined, failure: undefined, tap: undefined };
 }

@@ -6,6 +6,7 @@ import type { FlagSource } from '../flags/flag-source.ts';
 import type { Forwarder } from '../forward/forwarder.ts';
 import { respondWithError } from '../forward/upstream-error.ts';
 import { BAD_REQUEST_TARGET, type RouteTable } from '../routing/route-table.ts';
+import type { ShadowRunner } from '../shadow/shadow-runner.ts';
 import { LEGACY, type Exchange } from './exchange.ts';
 
 /** What the stages read; swapped as a whole when the config is reloaded. */
@@ -14,6 +15,7 @@ export interface ProxyState {
   readonly routes: RouteTable;
   readonly flags: FlagSource;
   readonly forwarder: Forwarder;
+  readonly shadow: ShadowRunner;
 }
 
 /** A stage returns false when it has answered the request itself and the rest must not run. */
@@ -47,7 +49,11 @@ export const matchRoute: Stage = (exchange, { routes }) => {
   return true;
 };
 
-/** Picks the primary upstream: legacy unless a matched route's flag is on for this request. */
+/**
+ * Picks the primary upstream. By the route's stage: legacy and shadow → legacy, cutover → the
+ * service, canary → the service when the route's flag is on for this request. A tester's force
+ * wins over every stage.
+ */
 export const decide: Stage = (exchange, { config, flags }) => {
   const route = exchange.route;
   if (!route) {
@@ -57,11 +63,21 @@ export const decide: Stage = (exchange, { config, flags }) => {
     exchange.decision = toService
       ? { primary: route.service, target: config.services[route.service], reason: 'forced' }
       : { primary: LEGACY, target: config.legacy, reason: 'forced' };
+  } else if (route.stage === 'legacy' || route.stage === 'shadow') {
+    exchange.decision = { primary: LEGACY, target: config.legacy, reason: 'stage' };
+  } else if (route.stage === 'cutover') {
+    exchange.decision = { primary: route.service, target: config.services[route.service], reason: 'stage' };
   } else if (flags.isEnabled(route.flag, buildContext(exchange.req, config.context))) {
     exchange.decision = { primary: route.service, target: config.services[route.service], reason: 'flag-on' };
   } else {
     exchange.decision = { primary: LEGACY, target: config.legacy, reason: 'flag-off' };
   }
+  return true;
+};
+
+/** Shadow (and canary with shadow.reverse): maybe send a copy to the other side for comparison. */
+export const copyToCandidate: Stage = (exchange, { config, shadow }) => {
+  if (exchange.route !== null && exchange.route.stage !== 'legacy' && exchange.route.stage !== 'cutover') shadow.plan(exchange, config);
   return true;
 };
 
@@ -71,8 +87,8 @@ export const forward: Stage = (exchange, { config, forwarder }) => {
   return true;
 };
 
-/** The life of a request, in order. Later stages (mirror, compare, record) slot in here. */
-export const STAGES: readonly Stage[] = [readTesterOverride, matchRoute, decide, forward];
+/** The life of a request, in order. */
+export const STAGES: readonly Stage[] = [readTesterOverride, matchRoute, decide, copyToCandidate, forward];
 
 export function runStages(exchange: Exchange, state: ProxyState): void {
   for (let i = 0; i < STAGES.length; i++) {

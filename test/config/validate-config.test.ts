@@ -51,7 +51,13 @@ const BAD: Array<[string, string, number, RegExp]> = [
   ['a bad listen', GOOD.replace('127.0.0.1:8080', 'localhost'), 1, /"localhost" is not host:port/],
   ['missing legacy', GOOD.replace('legacy: http://127.0.0.1:8000\n', ''), 1, /legacy: missing; add legacy:/],
   ['an unset environment variable', GOOD + 'testers:\n  secret: ${TESTER_SECRET}\n', 13, /environment variable TESTER_SECRET is not set; export TESTER_SECRET=..., or write \$\{TESTER_SECRET:-default\}/],
-  ['a bad duration', GOOD + 'upstreamTimeout: soon\n', 12, /"soon" is not a duration; write e.g. 500ms, 30s or 2m/],
+  ['an unknown stage', GOOD.replace('    service: rooms\n  - name: rooms-get', '    service: rooms\n    stage: shadw\n  - name: rooms-get'), 9, /unknown stage "shadw"; did you mean "shadow"\? write one of legacy, shadow, canary, cutover/],
+  ['writes copied to a service that is not a sandbox', GOOD.replace('    match: GET /api/rooms/:id\n', '    match: GET,POST /api/rooms/:id\n    stage: shadow\n    shadow: { writes: rooms }\n'), 12, /"rooms" is not a sandbox; copies of writes go only to a service declared with sandbox: true/],
+  ['a shadow of writes only without a sandbox', GOOD + '  - name: join\n    match: POST /api/rooms/:id/join\n    service: rooms\n    stage: shadow\n    shadow: { sample: 10% }\n', 16, /matches only writes \(POST\), which are never copied without a sandbox; add writes:/],
+  ['a bad compare rule', GOOD + '  - name: me\n    match: GET /api/me\n    service: rooms\n    compare: { ignore: ["$.data[", 3] }\n', 15, /compare: .*ignore/],
+  ['a bad sample', GOOD + '  - name: me\n    match: GET /api/me\n    service: rooms\n    shadow: { sample: 150% }\n', 15, /"150%" is not a share; write a percentage from 0% to 100%/],
+  ['record without a recording section', GOOD + '  - name: me\n    match: GET /api/me\n    service: rooms\n    record: 5%\n', 1, /sets record: but there is no recording: section; add recording: \{ file: var\/recordings\/traffic.jsonl \}/],
+  ['a bad duration', GOOD + 'upstreamTimeout: soon\n', 12, /"soon" is not a duration; write e.g. 500ms, 30s, 2m/],
 ];
 
 for (const [what, source, line, message] of BAD) {

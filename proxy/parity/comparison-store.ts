@@ -1,0 +1,177 @@
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { migrateProxyStore } from '../../migrations/migrate.ts';
+import type { NoiseEntry } from '../comparison/noise.ts';
+import type { ComparisonOutcome } from '../comparison/types.ts';
+import type { ComparisonRecord, ComparisonSource } from './records.ts';
+
+/**
+ * Where comparisons live: a knex database (SQLite by default, MySQL when several proxy replicas
+ * share one). Writes are queued and inserted in batches off the request path; the queue is
+ * bounded, and what does not fit is dropped and counted, never allowed to grow the heap.
+ */
+export interface ComparisonStore {
+  /** queues a comparison (already redacted); never throws, never waits */
+  add(record: ComparisonRecord): void;
+  /** replaces what is stored about a route's learned noise */
+  saveNoise(route: string, entries: readonly NoiseEntry[]): void;
+  /** writes everything queued so far */
+  flush(): Promise<void>;
+  /** deletes comparisons older than the retention, then the oldest beyond maxRows */
+  prune(now?: number): Promise<number>;
+  counts(query: StoreQuery): Promise<Array<{ route: string; outcome: ComparisonOutcome; n: number }>>;
+  /** newest first */
+  list(query: StoreQuery & { outcome?: ComparisonOutcome; limit: number }): Promise<ComparisonRecord[]>;
+  noise(route?: string): Promise<Map<string, NoiseEntry[]>>;
+  routes(): Promise<string[]>;
+  readonly stats: { queued: number; written: number; dropped: number; failedBatches: number };
+  close(): Promise<void>;
+}
+
+export interface StoreQuery {
+  route?: string;
+  source?: ComparisonSource;
+  /** epoch ms, inclusive */
+  since?: number;
+  /** epoch ms, exclusive */
+  until?: number;
+}
+
+export interface StoreOptions {
+  retentionMs: number;
+  maxRows: number;
+  logger?: Logger;
+  /** comparisons waiting to be written; beyond it new ones are dropped and counted */
+  maxQueued?: number;
+  flushEveryMs?: number;
+  /** how often retention runs while open */
+  pruneEveryMs?: number;
+}
+
+const BATCH = 200;
+
+/** Opens the store on an existing knex instance (whose life the store then owns) and migrates it. */
+export async function openComparisonStore(db: Knex, options: StoreOptions): Promise<ComparisonStore> {
+  await migrateProxyStore(db);
+  const { retentionMs, maxRows, logger, maxQueued = 5000, flushEveryMs = 250, pruneEveryMs = 60_000 } = options;
+  let queue: ComparisonRecord[] = [];
+  const noiseQueue = new Map<string, readonly NoiseEntry[]>();
+  let writing: Promise<void> = Promise.resolve();
+  const stats = { queued: 0, written: 0, dropped: 0, failedBatches: 0 };
+  let lastDropWarning = 0;
+
+  const writeQueued = async (): Promise<void> => {
+    while (queue.length > 0 || noiseQueue.size > 0) {
+      const batch = queue.slice(0, BATCH);
+      queue = queue.slice(batch.length);
+      stats.queued = queue.length;
+      const noise = [...noiseQueue];
+      noiseQueue.clear();
+      try {
+        if (batch.length > 0) {
+          await db('strangler_comparisons').insert(
+            batch.map((r) => ({ at: Date.parse(r.at), route: r.route, source: r.source, outcome: r.outcome, record: JSON.stringify(r) })),
+          );
+          stats.written += batch.length;
+        }
+        for (const [route, entries] of noise) await writeNoise(db, route, entries);
+      } catch (err) {
+        stats.failedBatches++;
+        stats.dropped += batch.length;
+        logger?.error({ err, comparisons: batch.length }, 'comparison store write failed; these comparisons are lost, the proxy keeps serving');
+      }
+    }
+  };
+  const flush = (): Promise<void> => {
+    writing = writing.then(writeQueued);
+    return writing;
+  };
+  const flushTimer = setInterval(() => void flush(), flushEveryMs);
+  flushTimer.unref();
+
+  const prune = async (now = Date.now()): Promise<number> => {
+    let removed = await db('strangler_comparisons').where('at', '<', now - retentionMs).delete();
+    const [{ n }] = (await db('strangler_comparisons').count({ n: '*' })) as Array<{ n: number | string }>;
+    const excess = Number(n) - maxRows;
+    if (excess > 0) {
+      // the newest id that goes: everything up to it is older than what stays
+      const [cut] = await db('strangler_comparisons').select('id').orderBy('id', 'asc').offset(excess - 1).limit(1);
+      removed += await db('strangler_comparisons').where('id', '<=', cut.id).delete();
+    }
+    if (removed > 0) logger?.info({ removed }, 'old comparisons pruned');
+    return removed;
+  };
+  const pruneTimer = setInterval(() => void prune().catch((err) => logger?.warn({ err }, 'pruning comparisons failed')), pruneEveryMs);
+  pruneTimer.unref();
+
+  const where = (q: Knex.QueryBuilder, query: StoreQuery) => {
+    if (query.route) q.where('route', query.route);
+    if (query.source) q.where('source', query.source);
+    if (query.since !== undefined) q.where('at', '>=', query.since);
+    if (query.until !== undefined) q.where('at', '<', query.until);
+    return q;
+  };
+
+  return {
+    stats,
+    add(record) {
+      if (queue.length >= maxQueued) {
+        stats.dropped++;
+        const now = Date.now();
+        if (now - lastDropWarning > 10_000) {
+          lastDropWarning = now;
+          logger?.warn({ dropped: stats.dropped, maxQueued }, 'comparison store is behind; comparisons dropped');
+        }
+        return;
+      }
+      queue.push(record);
+      stats.queued = queue.length;
+    },
+    saveNoise(route, entries) {
+      noiseQueue.set(route, entries);
+    },
+    flush,
+    prune,
+    async counts(query) {
+      const rows = await where(db('strangler_comparisons').select('route', 'outcome').count({ n: '*' }).groupBy('route', 'outcome'), query);
+      return (rows as Array<{ route: string; outcome: ComparisonOutcome; n: number | string }>).map((r) => ({ route: r.route, outcome: r.outcome, n: Number(r.n) }));
+    },
+    async list(query) {
+      const q = where(db('strangler_comparisons').select('record').orderBy('id', 'desc').limit(query.limit), query);
+      if (query.outcome) q.where('outcome', query.outcome);
+      return ((await q) as Array<{ record: string }>).map((r) => JSON.parse(r.record) as ComparisonRecord);
+    },
+    async noise(route) {
+      const q = db('strangler_noise').select('route', 'entry').orderBy('count', 'desc');
+      if (route) q.where('route', route);
+      const out = new Map<string, NoiseEntry[]>();
+      for (const row of (await q) as Array<{ route: string; entry: string }>) {
+        const list = out.get(row.route) ?? [];
+        list.push(JSON.parse(row.entry) as NoiseEntry);
+        out.set(row.route, list);
+      }
+      return out;
+    },
+    async routes() {
+      const rows = (await db('strangler_comparisons').distinct('route').orderBy('route')) as Array<{ route: string }>;
+      return rows.map((r) => r.route);
+    },
+    async close() {
+      clearInterval(flushTimer);
+      clearInterval(pruneTimer);
+      await flush();
+      await db.destroy();
+    },
+  };
+}
+
+/** Upserts a route's noise entries; with several replicas the highest count wins. */
+async function writeNoise(db: Knex, route: string, entries: readonly NoiseEntry[]): Promise<void> {
+  const now = Date.now();
+  for (const e of entries) {
+    const row = { route, kind: e.kind, pattern: e.pattern, count: e.count, entry: JSON.stringify(e), updated_at: now };
+    const existing = await db('strangler_noise').where({ route, kind: e.kind, pattern: e.pattern }).first('count');
+    if (!existing) await db('strangler_noise').insert(row);
+    else if (Number(existing.count) <= e.count) await db('strangler_noise').where({ route, kind: e.kind, pattern: e.pattern }).update(row);
+  }
+}

@@ -1,0 +1,43 @@
+import { performance } from 'node:perf_hooks';
+import type { Pool } from 'undici';
+import type { CapturedResponse } from '../comparison/types.ts';
+import { BodyCapture } from './body-capture.ts';
+
+export interface CopyCall {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[]>;
+  body: Buffer | null;
+  timeoutMs: number;
+  captureLimit: number;
+}
+
+export interface CopyAnswer {
+  response: CapturedResponse;
+  ms: number;
+}
+
+/**
+ * Sends a copy of a request and reads the answer up to the capture cap. The whole call (connect,
+ * headers, body) is bounded by timeoutMs; past it the call is aborted and rejects. The part of a
+ * body beyond the cap is read and dropped so the connection can be reused.
+ */
+export async function callUpstream(pool: Pool, call: CopyCall): Promise<CopyAnswer> {
+  const started = performance.now();
+  const signal = AbortSignal.timeout(call.timeoutMs);
+  const { statusCode, headers, body } = await pool.request({
+    method: call.method as 'GET',
+    path: call.path,
+    headers: call.headers,
+    body: call.body,
+    signal,
+    headersTimeout: call.timeoutMs,
+    bodyTimeout: call.timeoutMs,
+  });
+  const capture = new BodyCapture(call.captureLimit);
+  for await (const chunk of body) capture.add(chunk as Buffer);
+  return {
+    response: { status: statusCode, headers: headers as CapturedResponse['headers'], body: capture.toBuffer(), truncated: capture.truncated },
+    ms: performance.now() - started,
+  };
+}

@@ -1,0 +1,432 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline, Transform, type Readable } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { Pool } from 'undici';
+import { SAFE_METHODS, type Config, type RouteConfig } from '../config/schema.ts';
+import { buildComparator, compareCandidateError, type Comparator } from '../comparison/compare.ts';
+import { createNoiseLearner, type NoiseLearner } from '../comparison/noise.ts';
+import type { CapturedResponse, ComparisonOutcome, ComparisonResult } from '../comparison/types.ts';
+import { stripHopByHop } from '../forward/hop-by-hop.ts';
+import type { ComparisonStore } from '../parity/comparison-store.ts';
+import { createRedactor, type Redactor } from '../parity/redact.ts';
+import type { ComparisonRecord, StoredResponse } from '../parity/records.ts';
+import { LEGACY, type Exchange, type PrimaryTap } from '../pipeline/exchange.ts';
+import { BodyCapture } from './body-capture.ts';
+import { callUpstream, type CopyAnswer } from './call-upstream.ts';
+import { teeResponse } from './tee-response.ts';
+
+/**
+ * The parallel run: a sampled request is answered by its primary as usual and also sent to the
+ * other side; once both answers are in, they are compared off the request path and the result
+ * is stored. Nothing here may delay or break the primary's answer: copies have their own
+ * connection pools, a timeout, a global bound on how many are in flight (excess copies are
+ * skipped and counted, never queued), and every failure ends as a stored outcome.
+ */
+export interface ShadowRunner {
+  /** the copy stage: decides whether this request is copied, and if so starts the copy */
+  plan(exchange: Exchange, config: Config): void;
+  stats(): ShadowStats;
+  /** the noise learned so far, per route (also stored) */
+  readonly learner: NoiseLearner;
+  /** resolves when no copy is in flight any more (for tests and shutdown) */
+  idle(): Promise<void>;
+  /** resolves when no noise call is pending */
+  noiseIdle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type SkipReason = 'write-not-copied' | 'concurrency' | 'request-body-too-large' | 'primary-failed' | 'client-aborted';
+
+export interface ShadowStats {
+  inFlight: number;
+  /** the most copies ever in flight at once */
+  highWater: number;
+  started: number;
+  skipped: Record<SkipReason, number>;
+  outcomes: Record<ComparisonOutcome, number>;
+}
+
+export interface ShadowRunnerOptions {
+  logger: Logger;
+  /** null: comparisons are counted but not stored */
+  store: ComparisonStore | null;
+}
+
+/** Noise calls pending at once; more are not made (noise is learned from a sample anyway). */
+const MAX_NOISE_CALLS = 8;
+
+/** Marks a copy so a service can tell it from real traffic (and e.g. skip sending e-mails). */
+export const COPY_HEADER = 'x-strangler-copy';
+
+/** Request headers that say nothing about what was asked; not stored. */
+const UNSTORED_REQUEST_HEADERS = /^(x-forwarded-|x-real-ip$|via$|content-length$)/;
+
+export function createShadowRunner({ logger, store }: ShadowRunnerOptions): ShadowRunner {
+  const redactors = new WeakMap<Config['comparisons'], Redactor>();
+  const redactorFor = (config: Config): Redactor => {
+    let redactor = redactors.get(config.comparisons);
+    if (!redactor) {
+      redactor = createRedactor(config.comparisons.redact);
+      redactors.set(config.comparisons, redactor);
+    }
+    return redactor;
+  };
+  const learner = createNoiseLearner();
+  const pools = new Map<string, Pool>();
+  const comparators = new WeakMap<RouteConfig, Comparator>();
+  const warmups = new Map<string, number>();
+  const stats: ShadowStats = {
+    inFlight: 0,
+    highWater: 0,
+    started: 0,
+    skipped: { 'write-not-copied': 0, concurrency: 0, 'request-body-too-large': 0, 'primary-failed': 0, 'client-aborted': 0 },
+    outcomes: { match: 0, mismatch: 0, 'candidate-error': 0, skipped: 0 },
+  };
+  let idleWaiters: Array<() => void> = [];
+
+  const poolFor = (url: URL): Pool => {
+    let pool = pools.get(url.origin);
+    if (!pool) {
+      // copies get their own connections: a hung candidate cannot take the primary's
+      pool = new Pool(url.origin, { connections: 32, pipelining: 1 });
+      pools.set(url.origin, pool);
+    }
+    return pool;
+  };
+  const comparatorFor = (route: RouteConfig): Comparator => {
+    let comparator = comparators.get(route);
+    if (!comparator) {
+      comparator = buildComparator(route.compare, learner.optionsFor(route.name));
+      comparators.set(route, comparator);
+    }
+    return comparator;
+  };
+  const wantsNoise = (route: RouteConfig): boolean => {
+    const seen = warmups.get(route.name) ?? 0;
+    if (seen < route.shadow.noiseWarmup) {
+      warmups.set(route.name, seen + 1);
+      return true;
+    }
+    return Math.random() < route.shadow.noiseSample;
+  };
+  const noiseTimers = new Set<NodeJS.Timeout>();
+  let noiseInFlight = 0;
+  let closed = false;
+  /**
+   * Noise learning, off the comparison's path: legacy is asked the same request again
+   * shadow.noiseDelay after its first answer (so clock fields with second resolution show), and
+   * whatever differs between its two answers is learned as noise. Comparisons stored before a
+   * noise field was learned are counted as matches by the parity report.
+   */
+  const learnNoise = (route: RouteConfig, config: Config, call: (target: URL) => Promise<CopyAnswer>, first: CapturedResponse): void => {
+    if (closed || noiseInFlight >= MAX_NOISE_CALLS) return;
+    noiseInFlight++;
+    const timer = setTimeout(() => {
+      noiseTimers.delete(timer);
+      call(config.legacy)
+        .then(({ response }) => {
+          const learned = learner.observe(route.name, first, response);
+          if (learned.length > 0) {
+            logger.info({ route: route.name, noise: learned }, 'noise learned: legacy answers these differently to the same request');
+            store?.saveNoise(route.name, learner.report(route.name).entries);
+          }
+        })
+        .catch((err: unknown) => logger.debug({ route: route.name, err }, 'noise call failed'))
+        .finally(() => {
+          noiseInFlight--;
+          finishNoise();
+        });
+    }, route.shadow.noiseDelayMs);
+    noiseTimers.add(timer);
+  };
+  let noiseWaiters: Array<() => void> = [];
+  const finishNoise = () => {
+    if (noiseInFlight > 0) return;
+    const waiters = noiseWaiters;
+    noiseWaiters = [];
+    for (const w of waiters) w();
+  };
+
+  const storeSkip = (exchange: Exchange, config: Config, route: RouteConfig, reason: SkipReason, detail: string) => {
+    stats.skipped[reason]++;
+    stats.outcomes.skipped++;
+    store?.add({
+      at: new Date().toISOString(),
+      route: route.name,
+      source: 'shadow',
+      outcome: 'skipped',
+      primary: exchange.decision?.primary ?? LEGACY,
+      service: route.service,
+      request: { method: exchange.req.method ?? 'GET', url: redactorFor(config).url(exchange.req.url ?? '/'), headers: {} },
+      differences: [],
+      noise: [],
+      reason: `${reason}: ${detail}`,
+    });
+  };
+
+  const finish = () => {
+    stats.inFlight--;
+    if (stats.inFlight === 0) {
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  };
+
+  return {
+    learner,
+    stats: () => structuredClone(stats),
+    idle: () => (stats.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve))),
+    noiseIdle: () => (noiseInFlight === 0 ? Promise.resolve() : new Promise((resolve) => noiseWaiters.push(resolve))),
+    plan(exchange, config) {
+      const route = exchange.route;
+      const decision = exchange.decision;
+      if (!route || !decision) return;
+      const primaryIsLegacy = decision.primary === LEGACY;
+      if (route.stage === 'shadow') {
+        if (!primaryIsLegacy) return; // a tester forced the service: nothing to compare it with
+      } else if (route.stage !== 'canary' || !route.shadow.reverse) return;
+      if (route.shadow.sample < 1 && Math.random() >= route.shadow.sample) return;
+
+      const method = exchange.req.method ?? 'GET';
+      const safe = SAFE_METHODS.has(method);
+      let copyTo: string;
+      if (!primaryIsLegacy) {
+        // canary, service answered: legacy gets the copy, and only of reads
+        if (!safe) return storeSkip(exchange, config, route, 'write-not-copied', `${method} is never copied to legacy`);
+        copyTo = LEGACY;
+      } else if (safe) copyTo = route.service;
+      else if (route.shadow.writes) copyTo = route.shadow.writes;
+      else return storeSkip(exchange, config, route, 'write-not-copied', `${method} is copied only to a sandbox (shadow.writes)`);
+
+      if (stats.inFlight >= config.comparisons.maxConcurrent) {
+        return storeSkip(exchange, config, route, 'concurrency', `${stats.inFlight} copies already in flight (comparisons.maxConcurrent)`);
+      }
+      const headers = exchange.req.headers;
+      const length = Number(headers['content-length'] ?? 0);
+      if (length > route.shadow.maxRequestBody) {
+        return storeSkip(exchange, config, route, 'request-body-too-large', `${length} bytes > shadow.maxRequestBody ${route.shadow.maxRequestBody}`);
+      }
+
+      stats.started++;
+      stats.inFlight++;
+      if (stats.inFlight > stats.highWater) stats.highWater = stats.inFlight;
+      const run = new CopyRun(exchange, route, copyTo, config, { poolFor, comparatorFor, wantsNoise, learnNoise, learner, store, redactor: redactorFor(config), logger, stats });
+      exchange.tap = run;
+      run.start().finally(finish);
+    },
+    async close() {
+      closed = true;
+      for (const timer of noiseTimers) clearTimeout(timer);
+      noiseTimers.clear();
+      noiseInFlight = 0;
+      finishNoise();
+      await Promise.all([...pools.values()].map((pool) => pool.destroy()));
+    },
+  };
+}
+
+interface RunContext {
+  poolFor(url: URL): Pool;
+  comparatorFor(route: RouteConfig): Comparator;
+  wantsNoise(route: RouteConfig): boolean;
+  learnNoise(route: RouteConfig, config: Config, call: (target: URL) => Promise<CopyAnswer>, first: CapturedResponse): void;
+  learner: NoiseLearner;
+  store: ComparisonStore | null;
+  redactor: Redactor;
+  logger: Logger;
+  stats: ShadowStats;
+}
+
+/** One copied request: the primary's captured answer, the copy's answer, maybe a noise call. */
+class CopyRun implements PrimaryTap {
+  private readonly at = new Date().toISOString();
+  private readonly started = performance.now();
+  private readonly method: string;
+  private readonly url: string;
+  private readonly headers: Record<string, string | string[]>;
+  private readonly requestCapture: BodyCapture | null;
+  private readonly primaryCapture: BodyCapture;
+  private primary: { status: number; headers: CapturedResponse['headers'] } | undefined;
+  private primaryMs = 0;
+  private settlePrimary!: (outcome: { ok: true } | { ok: false; err: unknown }) => void;
+  private readonly primaryDone = new Promise<{ ok: true } | { ok: false; err: unknown }>((resolve) => (this.settlePrimary = resolve));
+  private settleBody!: (body: Buffer | null | Error) => void;
+  private readonly bodyDone = new Promise<Buffer | null | Error>((resolve) => (this.settleBody = resolve));
+
+  constructor(
+    private readonly exchange: Exchange,
+    private readonly route: RouteConfig,
+    private readonly copyTo: string,
+    private readonly config: Config,
+    private readonly ctx: RunContext,
+  ) {
+    const req = exchange.req;
+    this.method = req.method ?? 'GET';
+    this.url = req.url ?? '/';
+    // the copy's own headers: the forwarder rewrites the primary's in place
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = value;
+    stripHopByHop(headers);
+    headers[COPY_HEADER] = '1';
+    this.headers = headers;
+    this.primaryCapture = new BodyCapture(config.comparisons.captureLimit);
+
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+    if (!hasBody) {
+      this.requestCapture = null;
+      this.settleBody(null);
+    } else {
+      this.requestCapture = new BodyCapture(route.shadow.maxRequestBody);
+    }
+  }
+
+  requestBody(req: IncomingMessage): Readable {
+    // the primary's body passes through here, at the primary's pace, and is kept up to the cap
+    const capture = this.requestCapture!;
+    const tee = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        capture.add(chunk);
+        callback(null, chunk);
+      },
+    });
+    pipeline(req, tee, (err) => {
+      if (err) this.settleBody(new Error('client aborted the request'));
+      else this.settleBody(capture.truncated ? new Error('request body too large') : capture.toBuffer());
+    });
+    return tee;
+  }
+
+  tee(res: ServerResponse, status: number, headers: CapturedResponse['headers']) {
+    this.primary = { status, headers: { ...headers } };
+    return teeResponse(res, this.primaryCapture, () => {
+      this.primaryMs = performance.now() - this.started;
+      this.settlePrimary({ ok: true });
+    });
+  }
+
+  fail(err: unknown) {
+    this.settlePrimary({ ok: false, err });
+  }
+
+  async start(): Promise<void> {
+    try {
+      const body = await this.bodyDone;
+      if (body instanceof Error) {
+        await this.primaryDone;
+        const reason = body.message === 'request body too large' ? 'request-body-too-large' : 'client-aborted';
+        return this.storeSkipped(reason, body.message);
+      }
+      const { config, route, ctx } = this;
+      const call = (target: URL) =>
+        callUpstream(ctx.poolFor(target), {
+          method: this.method,
+          path: this.url,
+          headers: this.headers,
+          body,
+          timeoutMs: route.shadow.timeoutMs,
+          captureLimit: config.comparisons.captureLimit,
+        });
+      const copyTarget = this.copyTo === LEGACY ? config.legacy : config.services[this.copyTo];
+      const copy = call(copyTarget);
+      const [primary, copied] = await Promise.all([this.primaryDone, settle(copy)]);
+      // comparison is CPU work: never in the same tick as the I/O that delivered the last answer
+      await new Promise((resolve) => setImmediate(resolve));
+      if (!primary.ok || !this.primary) return this.storeSkipped('primary-failed', describe(primary.ok ? 'no response' : primary.err));
+      const legacy = this.compare(copied);
+      if (legacy && SAFE_METHODS.has(this.method) && ctx.wantsNoise(route)) ctx.learnNoise(route, config, call, legacy);
+    } catch (err) {
+      logRunFailure(this.ctx.logger, err, this.route.name);
+    }
+  }
+
+  /** compares and stores; returns legacy's answer (for noise learning) when there is one */
+  private compare(copied: Settled<CopyAnswer>): CapturedResponse | undefined {
+    const { route, ctx } = this;
+    const primary: CapturedResponse = { ...this.primary!, body: this.primaryCapture.toBuffer(), truncated: this.primaryCapture.truncated };
+    const legacyIsPrimary = this.copyTo !== LEGACY;
+    const legacy = legacyIsPrimary ? primary : copied.ok ? copied.value.response : undefined;
+    const service = legacyIsPrimary ? (copied.ok ? copied.value.response : undefined) : primary;
+
+    let result: ComparisonResult;
+    if (!copied.ok) result = compareCandidateError(copied.error);
+    else result = ctx.comparatorFor(route)(legacy!, service!);
+    ctx.stats.outcomes[result.outcome]++;
+    if (result.outcome !== 'match') {
+      ctx.logger.debug({ route: route.name, outcome: result.outcome, paths: result.differences.map((d) => d.path).slice(0, 5) }, 'comparison');
+    }
+    const copyMs = copied.ok ? copied.value.ms : undefined;
+    this.store(result, legacy, service, legacyIsPrimary ? this.primaryMs : copyMs, legacyIsPrimary ? copyMs : this.primaryMs);
+    return legacy;
+  }
+
+  private storeSkipped(reason: SkipReason, detail: string): void {
+    this.ctx.stats.skipped[reason]++;
+    this.ctx.stats.outcomes.skipped++;
+    this.store({ outcome: 'skipped', differences: [], noise: [], reason: `${reason}: ${detail}` });
+  }
+
+  private store(result: ComparisonResult, legacy?: CapturedResponse, service?: CapturedResponse, legacyMs?: number, serviceMs?: number): void {
+    const { ctx, route, config } = this;
+    if (!ctx.store) return;
+    const r = ctx.redactor;
+    const limit = config.comparisons.storedBodyLimit;
+    const stored = (response: CapturedResponse): StoredResponse => {
+      const body = r.body(response.body, contentTypeOf(response.headers), limit);
+      return { status: response.status, headers: r.headers(response.headers), ...body, truncated: body.truncated || response.truncated === true };
+    };
+    const requestHeaders = r.headers(this.headers);
+    delete requestHeaders[COPY_HEADER];
+    for (const name of Object.keys(requestHeaders)) if (UNSTORED_REQUEST_HEADERS.test(name)) delete requestHeaders[name];
+    const record: ComparisonRecord = {
+      at: this.at,
+      route: route.name,
+      source: 'shadow',
+      outcome: result.outcome,
+      primary: this.exchange.decision?.primary ?? LEGACY,
+      service: route.service,
+      request: { method: this.method, url: r.url(this.url), headers: requestHeaders },
+      differences: result.differences.map((d) => ({
+        ...d,
+        ...('primary' in d ? { primary: r.value(d.path, d.primary) } : {}),
+        ...('candidate' in d ? { candidate: r.value(d.path, d.candidate) } : {}),
+      })),
+      noise: result.noise,
+    };
+    const requestBody = this.requestCapture?.toBuffer();
+    if (requestBody && requestBody.length > 0) {
+      const body = r.body(requestBody, contentTypeOf(this.headers), limit);
+      record.request.body = body.body;
+      record.request.bodyEncoding = body.bodyEncoding;
+    }
+    if (result.reason) record.reason = result.reason;
+    if (legacy) record.legacy = stored(legacy);
+    if (service) record.serviceResponse = stored(service);
+    if (legacyMs !== undefined) record.legacyMs = Math.round(legacyMs * 10) / 10;
+    if (serviceMs !== undefined) record.serviceMs = Math.round(serviceMs * 10) / 10;
+    ctx.store.add(record);
+  }
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
+function contentTypeOf(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const v = headers['content-type'];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function logRunFailure(logger: Logger, err: unknown, route: string): void {
+  logger.error({ err, route }, 'parallel run failed unexpectedly; the client was not affected');
+}

@@ -1,0 +1,246 @@
+import type http from 'node:http';
+import t, { type Test } from 'tap';
+import { closedPort, eventually, request, startUpstream } from '../helpers/http.ts';
+import { startTestProxy } from '../helpers/proxy.ts';
+
+/** An upstream answering JSON built from the request. */
+function json(body: (req: http.IncomingMessage, text: string) => unknown, status = 200) {
+  return (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body(req, Buffer.concat(chunks).toString())));
+    });
+  };
+}
+
+/** the test's shadow: keys over quick defaults (no noise calls, 300 ms timeout) */
+function shadowKeys(extra = ''): string {
+  const keys = new Map([['noiseWarmup', '0'], ['noiseSample', '0%'], ['timeout', '300ms']]);
+  for (const pair of extra.split(',').filter(Boolean)) {
+    const [k, v] = pair.split(':').map((x) => x.trim());
+    keys.set(k, v);
+  }
+  return [...keys].map(([k, v]) => `${k}: ${v}`).join(', ');
+}
+
+const ROOM = { id: 7, name: 'Quiet room', members: 3 };
+
+async function setup(
+  t: Test,
+  opts: { legacy?: Parameters<typeof startUpstream>[1]; candidate?: Parameters<typeof startUpstream>[1]; candidateUrl?: string; shadow?: string; match?: string; extra?: string; sandbox?: Parameters<typeof startUpstream>[1] },
+) {
+  const legacy = await startUpstream('legacy', opts.legacy ?? json(() => ROOM));
+  const rooms = await startUpstream('rooms', opts.candidate ?? json(() => ROOM));
+  const sandbox = await startUpstream('sandbox', opts.sandbox ?? json(() => ({ ok: true })));
+  const proxy = await startTestProxy({
+    dir: t.testdir(),
+    legacy: legacy.url,
+    services: { rooms: opts.candidateUrl ?? rooms.url, 'rooms-sandbox': `{ url: ${sandbox.url}, sandbox: true }` },
+    extra: opts.extra ?? 'comparisons:\n  database: sqlite:comparisons.sqlite',
+    routes: `
+  - name: rooms
+    match: ${opts.match ?? 'GET /api/rooms/:id'}
+    service: rooms
+    stage: shadow
+    shadow: { ${shadowKeys(opts.shadow)} }
+`,
+  });
+  t.teardown(async () => {
+    await proxy.close();
+    await Promise.all([legacy.close(), rooms.close(), sandbox.close()]);
+  });
+  const store = proxy.proxy.store!;
+  const stored = async (n: number) => {
+    await proxy.proxy.state.shadow.idle();
+    return eventually(async () => {
+      await store.flush();
+      const rows = await store.list({ limit: 100 });
+      return rows.length >= n ? rows : undefined;
+    });
+  };
+  return { legacy, rooms, sandbox, proxy, store, stored };
+}
+
+
+t.test('shadow: the client gets legacy, the service gets a copy, equal answers are a stored match', async (t) => {
+  const { legacy, rooms, proxy, stored } = await setup(t, {});
+  const reply = await request(`${proxy.url}/api/rooms/7`, { headers: { 'x-user-id': 'u1' } });
+  t.equal(reply.status, 200);
+  t.same(reply.json(), ROOM);
+  t.equal(reply.headers['x-strangler-target'], 'legacy');
+  const [row] = await stored(1);
+  t.equal(legacy.seen.length, 1);
+  t.equal(rooms.seen.length, 1, 'the service got exactly one copy');
+  t.equal(rooms.seen[0].headers['x-strangler-copy'], '1', 'the copy is marked');
+  t.equal(rooms.seen[0].url, '/api/rooms/7');
+  t.match(row, { route: 'rooms', source: 'shadow', outcome: 'match', primary: 'legacy', service: 'rooms', request: { method: 'GET', url: '/api/rooms/7' } });
+  t.equal(row.legacy?.status, 200);
+  t.equal(row.serviceResponse?.status, 200);
+  t.same(JSON.parse(row.serviceResponse!.body), ROOM);
+});
+
+t.test('a real difference is a mismatch naming the path and both values', async (t) => {
+  const { proxy, stored } = await setup(t, { candidate: json(() => ({ ...ROOM, members: 4 })) });
+  const reply = await request(`${proxy.url}/api/rooms/7`);
+  t.same(reply.json(), ROOM, 'the client still gets legacy');
+  const [row] = await stored(1);
+  t.equal(row.outcome, 'mismatch');
+  t.same(row.differences, [{ path: '$.members', kind: 'changed', primary: 3, candidate: 4 }]);
+});
+
+t.test('a hung candidate never delays the client; its copy ends as candidate-error', async (t) => {
+  let answered = false;
+  const { rooms, proxy, stored } = await setup(t, {
+    candidate: (_req, res) => {
+      const timer = setTimeout(() => {
+        answered = true;
+        res.end('{}');
+      }, 5000);
+      res.on('close', () => clearTimeout(timer));
+    },
+  });
+  const reply = await request(`${proxy.url}/api/rooms/7`);
+  t.equal(reply.status, 200);
+  t.same(reply.json(), ROOM);
+  await eventually(() => rooms.seen.length === 1);
+  t.notOk(answered, 'the client had its answer while the candidate was still sleeping');
+  const [row] = await stored(1);
+  t.equal(row.outcome, 'candidate-error');
+  t.match(row.reason, /abort|timeout/i);
+  t.equal(proxy.proxy.state.shadow.stats().inFlight, 0, 'nothing left pending');
+});
+
+t.test('a candidate answering 500 is a candidate-error', async (t) => {
+  const { proxy, stored } = await setup(t, { candidate: json(() => ({ error: 'boom' }), 500) });
+  t.equal((await request(`${proxy.url}/api/rooms/7`)).status, 200);
+  const [row] = await stored(1);
+  t.equal(row.outcome, 'candidate-error');
+  t.match(row.reason, /candidate answered 500/);
+});
+
+t.test('a candidate refusing connections is a candidate-error', async (t) => {
+  const { proxy, stored } = await setup(t, { candidateUrl: `http://127.0.0.1:${await closedPort()}` });
+  t.equal((await request(`${proxy.url}/api/rooms/7`)).status, 200);
+  const [row] = await stored(1);
+  t.equal(row.outcome, 'candidate-error');
+  t.match(row.reason, /ECONNREFUSED/);
+});
+
+t.test('copies in flight are bounded: the excess is skipped and counted, clients all served', async (t) => {
+  const { rooms, proxy, stored } = await setup(t, {
+    extra: 'comparisons:\n  database: sqlite:comparisons.sqlite\n  maxConcurrent: 2',
+    shadow: 'timeout: 1s',
+    candidate: (_req, res) => {
+      const timer = setTimeout(() => res.end('{}'), 5000);
+      res.on('close', () => clearTimeout(timer));
+    },
+  });
+  const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => request(`${proxy.url}/api/rooms/${i}`)));
+  t.same(replies.map((r) => r.status), Array(10).fill(200));
+  const stats = proxy.proxy.state.shadow.stats();
+  t.ok(stats.highWater <= 2, `at most 2 copies in flight (saw ${stats.highWater})`);
+  t.equal(stats.skipped.concurrency, 10 - stats.started);
+  t.ok(stats.skipped.concurrency >= 8);
+  const rows = await stored(10);
+  t.equal(rows.filter((r) => r.outcome === 'skipped' && /^concurrency/.test(r.reason ?? '')).length, stats.skipped.concurrency);
+  t.ok(rooms.seen.length <= 2);
+});
+
+t.test('writes are never copied without a sandbox', async (t) => {
+  const { legacy, rooms, proxy, stored } = await setup(t, { match: 'GET,POST /api/rooms/:id' });
+  const reply = await request(`${proxy.url}/api/rooms/7`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"x"}' });
+  t.equal(reply.status, 200);
+  const [row] = await stored(1);
+  t.equal(legacy.seen.length, 1);
+  t.equal(rooms.seen.length, 0, 'the service never saw the POST');
+  t.equal(row.outcome, 'skipped');
+  t.match(row.reason, /^write-not-copied/);
+});
+
+t.test('with a sandbox named in shadow.writes, writes are copied there only, redacted in storage', async (t) => {
+  const { rooms, sandbox, proxy, stored } = await setup(t, {
+    match: 'GET,POST /api/rooms/:id',
+    shadow: 'writes: rooms-sandbox',
+    legacy: json((_req, text) => ({ ok: true, echo: JSON.parse(text) })),
+    sandbox: json((_req, text) => ({ ok: true, echo: JSON.parse(text) })),
+  });
+  const body = JSON.stringify({ name: 'x', password: 'hunter2-secret' });
+  const reply = await request(`${proxy.url}/api/rooms/7`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer tok-secret-123' },
+    body,
+  });
+  t.equal(reply.status, 200);
+  const [row] = await stored(1);
+  t.equal(rooms.seen.length, 0, 'the real service never saw the write');
+  t.equal(sandbox.seen.length, 1);
+  t.equal(row.outcome, 'match');
+  const text = JSON.stringify(row);
+  t.notMatch(text, 'hunter2-secret', 'password never stored');
+  t.notMatch(text, 'tok-secret-123', 'authorization never stored');
+  t.equal(row.request.headers.authorization, '[redacted]');
+});
+
+t.test('a request body over shadow.maxRequestBody is not copied', async (t) => {
+  const { sandbox, proxy, stored } = await setup(t, { match: 'POST /api/rooms/:id', shadow: 'writes: rooms-sandbox, maxRequestBody: 1kb', legacy: json(() => ({ ok: true })) });
+  const reply = await request(`${proxy.url}/api/rooms/7`, { method: 'POST', body: 'x'.repeat(5000) });
+  t.equal(reply.status, 200);
+  const [row] = await stored(1);
+  t.equal(sandbox.seen.length, 0);
+  t.match(row, { outcome: 'skipped', reason: /^request-body-too-large/ });
+});
+
+t.test('noise learned from legacy answering twice is not a mismatch', async (t) => {
+  let n = 0;
+  const noisy = () => ({ ...ROOM, request_id: `r${++n}`, generated_at: new Date(Date.now() + n).toISOString() });
+  const { legacy, proxy, stored } = await setup(t, { legacy: json(noisy), candidate: json(noisy), shadow: 'noiseWarmup: 5, noiseDelay: 0' });
+  // the first comparison of a route cannot know its noise yet: learn it, then compare
+  t.equal((await request(`${proxy.url}/api/rooms/7`)).status, 200);
+  await stored(1);
+  await proxy.proxy.state.shadow.noiseIdle();
+  for (let i = 0; i < 4; i++) t.equal((await request(`${proxy.url}/api/rooms/7`)).status, 200);
+  await proxy.proxy.state.shadow.noiseIdle();
+  const rows = (await stored(5)).slice(0, 4);
+  t.equal(legacy.seen.length, 10, 'legacy answered each copied request twice during warm-up');
+  t.same(rows.map((r) => r.outcome), Array(4).fill('match'), 'once learned, noise is not a mismatch');
+  t.same(rows[0].noise.sort(), ['$.generated_at', '$.request_id']);
+  const learned = proxy.proxy.state.shadow.learner.report('rooms').entries.map((e) => e.pattern).sort();
+  t.same(learned, ['$.generated_at', '$.request_id']);
+  const noise = await eventually(async () => {
+    await proxy.proxy.store!.flush();
+    const byRoute = await proxy.proxy.store!.noise('rooms');
+    return byRoute.get('rooms')?.length === 2 ? byRoute : undefined;
+  });
+  t.ok(noise, 'learned noise is stored for the parity report');
+});
+
+t.test('a route in stage legacy copies nothing; cutover answers from the service', async (t) => {
+  const legacy = await startUpstream('legacy');
+  const rooms = await startUpstream('rooms');
+  const proxy = await startTestProxy({
+    dir: t.testdir(),
+    legacy: legacy.url,
+    services: { rooms: rooms.url },
+    routes: `
+  - name: old
+    match: GET /old
+    service: rooms
+    stage: legacy
+  - name: moved
+    match: GET /moved
+    service: rooms
+    stage: cutover
+`,
+  });
+  t.teardown(async () => {
+    await proxy.close();
+    await legacy.close();
+    await rooms.close();
+  });
+  t.equal((await request(`${proxy.url}/old`)).json().upstream, 'legacy');
+  t.equal((await request(`${proxy.url}/moved`)).json().upstream, 'rooms');
+  t.equal(rooms.seen.length, 1);
+  t.equal(proxy.proxy.store, null, 'no route compares, so no store is opened');
+});
