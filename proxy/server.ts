@@ -11,6 +11,8 @@ import { createAccessLog } from './access-log.ts';
 import type { ComparisonStore } from './parity/comparison-store.ts';
 import { openConfiguredStore } from './parity/open-configured-store.ts';
 import { createShadowRunner, type ShadowRunner } from './shadow/shadow-runner.ts';
+import { createRedactor } from './parity/redact.ts';
+import { createTrafficRecorder } from './record/traffic-recorder.ts';
 
 export interface Proxy {
   /** not listening yet: call server.listen() */
@@ -38,12 +40,15 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
   const ownsStore = givenStore === undefined;
   const store = ownsStore ? await openConfiguredStore(config, logger) : givenStore;
   const shadow: ShadowRunner = createShadowRunner({ logger, store });
+  const recorder = createTrafficRecorder(logger);
   let state: ProxyState = {
     config,
     routes: buildRouteTable(config.routes),
     flags: await createFlagSource(config.flags, { logger, flagNames: flagNamesOf(config) }),
     forwarder,
     shadow,
+    recorder,
+    redactor: createRedactor(config.comparisons.redact),
   };
   let sequence = 0;
   const accessLog = createAccessLog(logger);
@@ -87,7 +92,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
       if (store === null && ownsStore && comparesAnyRoute(next)) {
         logger.warn({ file: next.file }, 'a route now compares, but comparisons are stored only when the proxy starts with such a route; restart the proxy to store them');
       }
-      state = { config: next, routes: buildRouteTable(next.routes), flags, forwarder, shadow };
+      state = { config: next, routes: buildRouteTable(next.routes), flags, forwarder, shadow, recorder, redactor: createRedactor(next.comparisons.redact) };
       if (flagsChanged) old.flags.close();
       logger.info({ file: next.file, routes: next.routes.length }, 'config applied');
     },
@@ -99,6 +104,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
       state.flags.close();
       await forwarder.close();
       await shadow.close();
+      await recorder.close();
       if (ownsStore) await store?.close();
       accessLog?.flush();
     },

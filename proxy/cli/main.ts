@@ -4,10 +4,12 @@ import { UsageError, type Command } from './command.ts';
 import { demoCommand } from './demo.ts';
 import { migrateCommand } from './migrate.ts';
 import { parityCommand } from './parity.ts';
+import { replayCommand } from './replay.ts';
+import { diffCommand } from './diff.ts';
 import { proxyCommand } from './proxy.ts';
 import { shiftCommand } from './shift.ts';
 
-const COMMANDS: readonly Command[] = [demoCommand, proxyCommand, checkCommand, shiftCommand, parityCommand, migrateCommand];
+const COMMANDS: readonly Command[] = [demoCommand, proxyCommand, checkCommand, shiftCommand, parityCommand, replayCommand, diffCommand, migrateCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

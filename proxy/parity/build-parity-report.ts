@@ -9,7 +9,9 @@ import type { ComparisonRecord, ComparisonSource, DifferingPath, ParityReport, R
  *   parity = matches / (matches + mismatches + candidateErrors) × 100
  * Skipped comparisons are reported but not part of it. A stored mismatch whose every difference
  * is covered by noise learned later counts as a match: noise is a property of legacy, and a
- * difference legacy makes with itself is no fault of the service.
+ * difference legacy makes with itself is no fault of the service. (For array-order noise this
+ * is generous: a comparison stored before the order was learned cannot tell a reordered array
+ * from a changed one, and is given the benefit of the doubt.)
  */
 
 export interface ParityInput {
@@ -136,7 +138,9 @@ function generalise(path: string): string {
 }
 
 function noiseMatcher(noise: readonly NoiseEntry[]): (path: string) => boolean {
-  const patterns = noise.filter((e) => e.kind === 'value').map((e): [string, true] => [e.pattern, true]);
+  // value noise covers the node; order noise covers the array's elements. A comparison stored
+  // before an order was learned shows it as changed elements, so they are covered too.
+  const patterns = noise.filter((e) => e.kind !== 'body').map((e): [string, true] => [e.pattern, true]);
   if (patterns.length === 0) return () => false;
   let root: PathState<true>;
   try {

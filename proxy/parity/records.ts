@@ -26,6 +26,8 @@ export interface RequestSummary {
   /** request body as stored (redacted, cut at the cap); absent when there was none */
   body?: string;
   bodyEncoding?: 'utf8' | 'base64';
+  /** the body was cut at a cap: replay cannot send it again */
+  truncated?: boolean;
 }
 
 /** Where a comparison came from: live traffic through the proxy, or a replayed recording. */

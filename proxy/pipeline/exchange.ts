@@ -22,11 +22,23 @@ export interface Decision {
  */
 export interface PrimaryTap {
   /** the stream the forwarder sends as the primary's request body; it also keeps a copy */
-  requestBody(req: IncomingMessage): Readable;
-  /** the writable the primary's body goes into; it writes on to res */
-  tee(res: ServerResponse, status: number, headers: Record<string, string | string[] | undefined>): Writable;
+  requestBody(source: Readable): Readable;
+  /** the writable the primary's body goes into; it writes on to `next` (the client's response) */
+  tee(next: Writable, status: number, headers: Record<string, string | string[] | undefined>): Writable;
   /** the primary gave no (complete) answer: nothing to compare */
   fail(err: unknown): void;
+}
+
+/** Two taps on one request (a copy and a recording): the body passes through both. */
+export function chainTaps(first: PrimaryTap, second: PrimaryTap): PrimaryTap {
+  return {
+    requestBody: (source) => second.requestBody(first.requestBody(source)),
+    tee: (next, status, headers) => first.tee(second.tee(next, status, headers), status, headers),
+    fail(err) {
+      first.fail(err);
+      second.fail(err);
+    },
+  };
 }
 
 /** Per-request state, passed through the stages in order. */

@@ -6,8 +6,10 @@ import type { FlagSource } from '../flags/flag-source.ts';
 import type { Forwarder } from '../forward/forwarder.ts';
 import { respondWithError } from '../forward/upstream-error.ts';
 import { BAD_REQUEST_TARGET, type RouteTable } from '../routing/route-table.ts';
+import type { Redactor } from '../parity/redact.ts';
+import type { TrafficRecorder } from '../record/traffic-recorder.ts';
 import type { ShadowRunner } from '../shadow/shadow-runner.ts';
-import { LEGACY, type Exchange } from './exchange.ts';
+import { chainTaps, LEGACY, type Exchange } from './exchange.ts';
 
 /** What the stages read; swapped as a whole when the config is reloaded. */
 export interface ProxyState {
@@ -16,6 +18,9 @@ export interface ProxyState {
   readonly flags: FlagSource;
   readonly forwarder: Forwarder;
   readonly shadow: ShadowRunner;
+  readonly recorder: TrafficRecorder;
+  /** what comparisons and recordings hide (config.comparisons.redact) */
+  readonly redactor: Redactor;
 }
 
 /** A stage returns false when it has answered the request itself and the rest must not run. */
@@ -76,8 +81,16 @@ export const decide: Stage = (exchange, { config, flags }) => {
 };
 
 /** Shadow (and canary with shadow.reverse): maybe send a copy to the other side for comparison. */
-export const copyToCandidate: Stage = (exchange, { config, shadow }) => {
-  if (exchange.route !== null && exchange.route.stage !== 'legacy' && exchange.route.stage !== 'cutover') shadow.plan(exchange, config);
+export const copyToCandidate: Stage = (exchange, { config, shadow, redactor }) => {
+  if (exchange.route !== null && exchange.route.stage !== 'legacy' && exchange.route.stage !== 'cutover') shadow.plan(exchange, config, redactor);
+  return true;
+};
+
+/** Routes with `record:` write a sample of what legacy answered to the recording file. */
+export const recordTraffic: Stage = (exchange, { config, recorder, redactor }) => {
+  if (exchange.route === null || exchange.route.record === 0) return true;
+  const tap = recorder.plan(exchange, config, redactor);
+  if (tap) exchange.tap = exchange.tap ? chainTaps(exchange.tap, tap) : tap;
   return true;
 };
 
@@ -88,7 +101,7 @@ export const forward: Stage = (exchange, { config, forwarder }) => {
 };
 
 /** The life of a request, in order. */
-export const STAGES: readonly Stage[] = [readTesterOverride, matchRoute, decide, copyToCandidate, forward];
+export const STAGES: readonly Stage[] = [readTesterOverride, matchRoute, decide, copyToCandidate, recordTraffic, forward];
 
 export function runStages(exchange: Exchange, state: ProxyState): void {
   for (let i = 0; i < STAGES.length; i++) {

@@ -1,5 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline, Transform, type Readable } from 'node:stream';
+import { pipeline, Transform, type Readable, type Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
@@ -9,7 +8,7 @@ import { createNoiseLearner, type NoiseLearner } from '../comparison/noise.ts';
 import type { CapturedResponse, ComparisonOutcome, ComparisonResult } from '../comparison/types.ts';
 import { stripHopByHop } from '../forward/hop-by-hop.ts';
 import type { ComparisonStore } from '../parity/comparison-store.ts';
-import { createRedactor, type Redactor } from '../parity/redact.ts';
+import type { Redactor } from '../parity/redact.ts';
 import type { ComparisonRecord, StoredResponse } from '../parity/records.ts';
 import { LEGACY, type Exchange, type PrimaryTap } from '../pipeline/exchange.ts';
 import { BodyCapture } from './body-capture.ts';
@@ -25,7 +24,7 @@ import { teeResponse } from './tee-response.ts';
  */
 export interface ShadowRunner {
   /** the copy stage: decides whether this request is copied, and if so starts the copy */
-  plan(exchange: Exchange, config: Config): void;
+  plan(exchange: Exchange, config: Config, redactor: Redactor): void;
   stats(): ShadowStats;
   /** the noise learned so far, per route (also stored) */
   readonly learner: NoiseLearner;
@@ -63,15 +62,7 @@ export const COPY_HEADER = 'x-strangler-copy';
 const UNSTORED_REQUEST_HEADERS = /^(x-forwarded-|x-real-ip$|via$|content-length$)/;
 
 export function createShadowRunner({ logger, store }: ShadowRunnerOptions): ShadowRunner {
-  const redactors = new WeakMap<Config['comparisons'], Redactor>();
-  const redactorFor = (config: Config): Redactor => {
-    let redactor = redactors.get(config.comparisons);
-    if (!redactor) {
-      redactor = createRedactor(config.comparisons.redact);
-      redactors.set(config.comparisons, redactor);
-    }
-    return redactor;
-  };
+
   const learner = createNoiseLearner();
   const pools = new Map<string, Pool>();
   const comparators = new WeakMap<RouteConfig, Comparator>();
@@ -127,10 +118,9 @@ export function createShadowRunner({ logger, store }: ShadowRunnerOptions): Shad
       call(config.legacy)
         .then(({ response }) => {
           const learned = learner.observe(route.name, first, response);
-          if (learned.length > 0) {
-            logger.info({ route: route.name, noise: learned }, 'noise learned: legacy answers these differently to the same request');
-            store?.saveNoise(route.name, learner.report(route.name).entries);
-          }
+          if (learned.length > 0) logger.info({ route: route.name, noise: learned }, 'noise learned: legacy answers these differently to the same request');
+          // counts change with every observation; the store keeps only the latest per route
+          store?.saveNoise(route.name, learner.report(route.name).entries);
         })
         .catch((err: unknown) => logger.debug({ route: route.name, err }, 'noise call failed'))
         .finally(() => {
@@ -148,7 +138,7 @@ export function createShadowRunner({ logger, store }: ShadowRunnerOptions): Shad
     for (const w of waiters) w();
   };
 
-  const storeSkip = (exchange: Exchange, config: Config, route: RouteConfig, reason: SkipReason, detail: string) => {
+  const storeSkip = (exchange: Exchange, redactor: Redactor, route: RouteConfig, reason: SkipReason, detail: string) => {
     stats.skipped[reason]++;
     stats.outcomes.skipped++;
     store?.add({
@@ -158,7 +148,7 @@ export function createShadowRunner({ logger, store }: ShadowRunnerOptions): Shad
       outcome: 'skipped',
       primary: exchange.decision?.primary ?? LEGACY,
       service: route.service,
-      request: { method: exchange.req.method ?? 'GET', url: redactorFor(config).url(exchange.req.url ?? '/'), headers: {} },
+      request: { method: exchange.req.method ?? 'GET', url: redactor.url(exchange.req.url ?? '/'), headers: {} },
       differences: [],
       noise: [],
       reason: `${reason}: ${detail}`,
@@ -179,7 +169,7 @@ export function createShadowRunner({ logger, store }: ShadowRunnerOptions): Shad
     stats: () => structuredClone(stats),
     idle: () => (stats.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve))),
     noiseIdle: () => (noiseInFlight === 0 ? Promise.resolve() : new Promise((resolve) => noiseWaiters.push(resolve))),
-    plan(exchange, config) {
+    plan(exchange, config, redactor) {
       const route = exchange.route;
       const decision = exchange.decision;
       if (!route || !decision) return;
@@ -194,25 +184,25 @@ export function createShadowRunner({ logger, store }: ShadowRunnerOptions): Shad
       let copyTo: string;
       if (!primaryIsLegacy) {
         // canary, service answered: legacy gets the copy, and only of reads
-        if (!safe) return storeSkip(exchange, config, route, 'write-not-copied', `${method} is never copied to legacy`);
+        if (!safe) return storeSkip(exchange, redactor, route, 'write-not-copied', `${method} is never copied to legacy`);
         copyTo = LEGACY;
       } else if (safe) copyTo = route.service;
       else if (route.shadow.writes) copyTo = route.shadow.writes;
-      else return storeSkip(exchange, config, route, 'write-not-copied', `${method} is copied only to a sandbox (shadow.writes)`);
+      else return storeSkip(exchange, redactor, route, 'write-not-copied', `${method} is copied only to a sandbox (shadow.writes)`);
 
       if (stats.inFlight >= config.comparisons.maxConcurrent) {
-        return storeSkip(exchange, config, route, 'concurrency', `${stats.inFlight} copies already in flight (comparisons.maxConcurrent)`);
+        return storeSkip(exchange, redactor, route, 'concurrency', `${stats.inFlight} copies already in flight (comparisons.maxConcurrent)`);
       }
       const headers = exchange.req.headers;
       const length = Number(headers['content-length'] ?? 0);
       if (length > route.shadow.maxRequestBody) {
-        return storeSkip(exchange, config, route, 'request-body-too-large', `${length} bytes > shadow.maxRequestBody ${route.shadow.maxRequestBody}`);
+        return storeSkip(exchange, redactor, route, 'request-body-too-large', `${length} bytes > shadow.maxRequestBody ${route.shadow.maxRequestBody}`);
       }
 
       stats.started++;
       stats.inFlight++;
       if (stats.inFlight > stats.highWater) stats.highWater = stats.inFlight;
-      const run = new CopyRun(exchange, route, copyTo, config, { poolFor, comparatorFor, wantsNoise, learnNoise, learner, store, redactor: redactorFor(config), logger, stats });
+      const run = new CopyRun(exchange, route, copyTo, config, { poolFor, comparatorFor, wantsNoise, learnNoise, learner, store, redactor, logger, stats });
       exchange.tap = run;
       run.start().finally(finish);
     },
@@ -282,7 +272,7 @@ class CopyRun implements PrimaryTap {
     }
   }
 
-  requestBody(req: IncomingMessage): Readable {
+  requestBody(req: Readable): Readable {
     // the primary's body passes through here, at the primary's pace, and is kept up to the cap
     const capture = this.requestCapture!;
     const tee = new Transform({
@@ -298,7 +288,7 @@ class CopyRun implements PrimaryTap {
     return tee;
   }
 
-  tee(res: ServerResponse, status: number, headers: CapturedResponse['headers']) {
+  tee(res: Writable, status: number, headers: CapturedResponse['headers']) {
     this.primary = { status, headers: { ...headers } };
     return teeResponse(res, this.primaryCapture, () => {
       this.primaryMs = performance.now() - this.started;

@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import type { BodyCapture } from './body-capture.ts';
 
@@ -7,7 +6,7 @@ import type { BodyCapture } from './body-capture.ts';
  * goes to the client at the client's pace (backpressure kept), and its first bytes are also
  * captured for the comparison. The client never waits for the copy.
  */
-export function teeResponse(res: ServerResponse, capture: BodyCapture, onFinish: () => void): Writable {
+export function teeResponse(res: Writable, capture: BodyCapture, onFinish: () => void): Writable {
   const tee = new Writable({
     write(chunk: Buffer, _encoding, callback) {
       capture.add(chunk);

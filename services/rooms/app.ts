@@ -18,6 +18,26 @@ export interface BuildAppOptions {
   logger?: FastifyBaseLogger;
   /** Options for a pino logger Fastify creates. Neither option: no logging. */
   loggerOptions?: LoggerOptions;
+  /**
+   * Test-only: makes the service answer differently from legacy on purpose (a renamed JSON key),
+   * so parity tooling can be shown to catch it. Never set in production.
+   */
+  testFault?: { renameField: { from: string; to: string } };
+}
+
+/** ROOMS_TEST_RENAME_FIELD=from:to → the test-only fault; unset (always, outside tests) → none. */
+export function readTestFault(env: NodeJS.ProcessEnv = process.env): BuildAppOptions['testFault'] {
+  const raw = env.ROOMS_TEST_RENAME_FIELD;
+  const m = raw ? /^([A-Za-z0-9_]+):([A-Za-z0-9_]+)$/.exec(raw) : null;
+  return m ? { renameField: { from: m[1], to: m[2] } } : undefined;
+}
+
+function renameKey(value: unknown, from: string, to: string): unknown {
+  if (Array.isArray(value)) return value.map((v) => renameKey(v, from, to));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k === from ? to : k, renameKey(v, from, to)]));
+  }
+  return value;
 }
 
 /** 16 lowercase hex chars, like legacy's request_id; also the reqId of every log line. */
@@ -42,7 +62,7 @@ class OneLinePerRequest extends LogController {
 }
 
 /** The rooms service as a Fastify instance that does not listen (server.ts listens). */
-export function buildApp({ db, logger, loggerOptions }: BuildAppOptions): FastifyInstance {
+export function buildApp({ db, logger, loggerOptions, testFault }: BuildAppOptions): FastifyInstance {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: loggerOptions ?? false }),
     genReqId: generateRequestId,
@@ -68,6 +88,11 @@ export function buildApp({ db, logger, loggerOptions }: BuildAppOptions): Fastif
     request.log.error({ err }, 'request failed');
     reply.code(500).send({ error: 'internal error' });
   });
+
+  if (testFault) {
+    const { from, to } = testFault.renameField;
+    app.addHook('preSerialization', async (_request, _reply, payload) => renameKey(payload, from, to));
+  }
 
   const store = createRoomStore(db);
   registerRoomsRoutes(app, store);

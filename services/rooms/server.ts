@@ -2,7 +2,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { buildApp } from './app.ts';
+import { buildApp, readTestFault } from './app.ts';
 import { createDb, describeDatabase, resolveDatabaseUrl } from './db.ts';
 
 export const DEFAULT_PORT = 3101;
@@ -18,6 +18,8 @@ export interface StartRoomsOptions {
   port?: number;
   /** A pino logger to log through, or false for none. Default: pino at LOG_LEVEL (info). */
   logger?: FastifyBaseLogger | false;
+  /** see BuildAppOptions.testFault; default from ROOMS_TEST_RENAME_FIELD */
+  testFault?: Parameters<typeof buildApp>[0]['testFault'];
 }
 
 export interface RunningRooms {
@@ -35,7 +37,7 @@ export async function startRooms(options: StartRoomsOptions = {}): Promise<Runni
       ? pino({ name: 'rooms', level: process.env.LOG_LEVEL ?? 'info' })
       : options.logger || undefined;
   const db = createDb(databaseUrl);
-  const app = buildApp({ db, logger });
+  const app = buildApp({ db, logger, testFault: options.testFault ?? readTestFault() });
   try {
     await app.listen({ host: options.host ?? DEFAULT_HOST, port: options.port ?? DEFAULT_PORT });
   } catch (err) {

@@ -1,0 +1,136 @@
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import path from 'node:path';
+import { pipeline, Transform, type Readable, type Writable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { CapturedResponse } from '../comparison/types.ts';
+import type { Config, RouteConfig } from '../config/schema.ts';
+import { stripHopByHop } from '../forward/hop-by-hop.ts';
+import type { Redactor } from '../parity/redact.ts';
+import type { RecordedExchange } from '../parity/records.ts';
+import { LEGACY, type Exchange, type PrimaryTap } from '../pipeline/exchange.ts';
+import { BodyCapture } from '../shadow/body-capture.ts';
+import { teeResponse } from '../shadow/tee-response.ts';
+
+/**
+ * Records a sample of real traffic per route (routes.yaml `record: 5%`) to a JSONL file that
+ * `strangler replay` reads: the request (method, url, headers, body up to recording.maxBody)
+ * and legacy's answer, redacted before they touch the disk. Only requests legacy answered are
+ * recorded: a recording is the monolith's behaviour, the reference a service is held to.
+ */
+export interface TrafficRecorder {
+  /** the record stage: maybe tap this request for the recording */
+  plan(exchange: Exchange, config: Config, redactor: Redactor): PrimaryTap | undefined;
+  readonly stats: { recorded: number; dropped: number };
+  close(): Promise<void>;
+}
+
+/** Lines waiting for the disk; beyond this a slow disk costs recordings, not memory. */
+const MAX_PENDING_BYTES = 8 * 1024 * 1024;
+const UNRECORDED_HEADERS = /^(x-forwarded-|x-real-ip$|via$|content-length$|x-strangler-)/;
+
+export function createTrafficRecorder(logger: Logger): TrafficRecorder {
+  let stream: WriteStream | undefined;
+  let file: string | undefined;
+  const stats = { recorded: 0, dropped: 0 };
+  const streamFor = (target: string): WriteStream => {
+    if (stream && file === target) return stream;
+    stream?.end();
+    mkdirSync(path.dirname(target), { recursive: true });
+    stream = createWriteStream(target, { flags: 'a' });
+    stream.on('error', (err) => logger.error({ err, file: target }, 'recording file cannot be written; recording stops until the next config reload'));
+    file = target;
+    logger.info({ file: target }, 'recording traffic');
+    return stream;
+  };
+  const append = (target: string, line: RecordedExchange) => {
+    const out = streamFor(target);
+    if (out.writableLength > MAX_PENDING_BYTES || out.destroyed) {
+      stats.dropped++;
+      return;
+    }
+    out.write(`${JSON.stringify(line)}\n`);
+    stats.recorded++;
+  };
+
+  return {
+    stats,
+    plan(exchange, config, redactor) {
+      const route = exchange.route;
+      if (!route || route.record === 0 || !config.recording || exchange.decision?.primary !== LEGACY) return undefined;
+      if (route.record < 1 && Math.random() >= route.record) return undefined;
+      const target = config.recording.file;
+      return new RecordTap(exchange, route, config.recording.maxBody, redactor, (line) => append(target, line));
+    },
+    async close() {
+      const s = stream;
+      stream = undefined;
+      if (s) await new Promise<void>((resolve) => s.end(resolve));
+    },
+  };
+}
+
+class RecordTap implements PrimaryTap {
+  private readonly at = new Date().toISOString();
+  private readonly requestCapture: BodyCapture;
+  private readonly responseCapture: BodyCapture;
+  private readonly headers: Record<string, string | string[] | undefined>;
+
+  constructor(
+    private readonly exchange: Exchange,
+    private readonly route: RouteConfig,
+    maxBody: number,
+    private readonly redactor: Redactor,
+    private readonly write: (line: RecordedExchange) => void,
+  ) {
+    this.requestCapture = new BodyCapture(maxBody);
+    this.responseCapture = new BodyCapture(maxBody);
+    this.headers = { ...exchange.req.headers };
+    stripHopByHop(this.headers);
+  }
+
+  requestBody(source: Readable): Readable {
+    const capture = this.requestCapture;
+    const tee = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        capture.add(chunk);
+        callback(null, chunk);
+      },
+    });
+    pipeline(source, tee, () => {});
+    return tee;
+  }
+
+  tee(next: Writable, status: number, headers: CapturedResponse['headers']): Writable {
+    const response = { status, headers: { ...headers } };
+    return teeResponse(next, this.responseCapture, () => this.finish(response));
+  }
+
+  fail(): void {
+    // no complete answer from legacy: nothing worth replaying
+  }
+
+  private finish(response: { status: number; headers: CapturedResponse['headers'] }): void {
+    const r = this.redactor;
+    const requestHeaders = r.headers(this.headers);
+    for (const name of Object.keys(requestHeaders)) if (UNRECORDED_HEADERS.test(name)) delete requestHeaders[name];
+    const req = this.exchange.req;
+    const line: RecordedExchange = {
+      at: this.at,
+      route: this.route.name,
+      request: { method: req.method ?? 'GET', url: r.url(req.url ?? '/'), headers: requestHeaders },
+    };
+    if (this.requestCapture.size > 0) {
+      const body = r.body(this.requestCapture.toBuffer(), header(this.headers['content-type']), this.requestCapture.limit);
+      line.request.body = body.body;
+      line.request.bodyEncoding = body.bodyEncoding;
+      if (body.truncated || this.requestCapture.truncated) line.request.truncated = true;
+    }
+    const body = r.body(this.responseCapture.toBuffer(), header(response.headers['content-type']), this.responseCapture.limit);
+    line.response = { status: response.status, headers: r.headers(response.headers), ...body, truncated: body.truncated || this.responseCapture.truncated };
+    this.write(line);
+  }
+}
+
+function header(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
