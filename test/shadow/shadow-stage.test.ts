@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import t, { type Test } from 'tap';
 import { closedPort, eventually, request, startUpstream } from '../helpers/http.ts';
-import { startTestProxy } from '../helpers/proxy.ts';
+import { on, startTestProxy } from '../helpers/proxy.ts';
 
 /** An upstream answering JSON built from the request. */
 function json(body: (req: http.IncomingMessage, text: string) => unknown, status = 200) {
@@ -243,4 +243,41 @@ t.test('a route in stage legacy copies nothing; cutover answers from the service
   t.equal((await request(`${proxy.url}/moved`)).json().upstream, 'rooms');
   t.equal(rooms.seen.length, 1);
   t.equal(proxy.proxy.store, null, 'no route compares, so no store is opened');
+});
+
+t.test('canary with shadow.reverse: when the service answers, legacy gets the copy, still compared legacy → service', async (t) => {
+  const legacy = await startUpstream('legacy', json(() => ROOM));
+  const rooms = await startUpstream('rooms', json(() => ({ ...ROOM, name: 'Loud room' })));
+  const proxy = await startTestProxy({
+    dir: t.testdir(),
+    legacy: legacy.url,
+    services: { rooms: rooms.url },
+    features: [on('rooms')],
+    extra: 'comparisons:\n  database: sqlite:comparisons.sqlite',
+    routes: `
+  - name: rooms
+    match: GET /api/rooms/:id
+    service: rooms
+    stage: canary
+    shadow: { reverse: true, noiseWarmup: 0, noiseSample: 0% }
+`,
+  });
+  t.teardown(async () => {
+    await proxy.close();
+    await legacy.close();
+    await rooms.close();
+  });
+  const reply = await request(`${proxy.url}/api/rooms/7`);
+  t.equal(reply.headers['x-strangler-target'], 'rooms', 'the flag is on: the service answers');
+  t.equal(reply.json().name, 'Loud room');
+  await proxy.proxy.state.shadow.idle();
+  const [row] = await eventually(async () => {
+    await proxy.proxy.store!.flush();
+    const rows = await proxy.proxy.store!.list({ limit: 10 });
+    return rows.length ? rows : undefined;
+  });
+  t.equal(legacy.seen.length, 1, 'legacy got the copy');
+  t.equal(legacy.seen[0].headers['x-strangler-copy'], '1');
+  t.match(row, { outcome: 'mismatch', primary: 'rooms' });
+  t.same(row.differences, [{ path: '$.name', kind: 'changed', primary: 'Quiet room', candidate: 'Loud room' }], 'primary = legacy side, candidate = service side');
 });

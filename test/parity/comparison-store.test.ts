@@ -1,0 +1,99 @@
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import { openComparisonStore, type ComparisonStore } from '../../proxy/parity/comparison-store.ts';
+import { buildStoredParityReport } from '../../proxy/parity/build-parity-report.ts';
+import type { ComparisonRecord } from '../../proxy/parity/records.ts';
+import type { ComparisonOutcome } from '../../proxy/comparison/types.ts';
+import { createDb } from '../../services/rooms/db.ts';
+import { migrateProxyStore } from '../../migrations/migrate.ts';
+import { createTestDatabase, mysqlSkipReason } from '../helpers/mysql.ts';
+
+const HOUR = 3_600_000;
+
+function record(route: string, outcome: ComparisonOutcome, at: number, differences: ComparisonRecord['differences'] = []): ComparisonRecord {
+  return {
+    at: new Date(at).toISOString(),
+    route,
+    source: 'shadow',
+    outcome,
+    primary: 'legacy',
+    service: 'rooms',
+    request: { method: 'GET', url: `/api/rooms/${at % 1000}`, headers: {} },
+    differences,
+    noise: [],
+  };
+}
+
+async function open(t: Test, url: string, options: { retentionMs?: number; maxRows?: number; maxQueued?: number } = {}): Promise<ComparisonStore> {
+  // one database per backend: every subtest starts from empty tables
+  const db = createDb(url);
+  await migrateProxyStore(db);
+  await db('strangler_comparisons').delete();
+  await db('strangler_noise').delete();
+  const store = await openComparisonStore(db, { retentionMs: options.retentionMs ?? 24 * HOUR, maxRows: options.maxRows ?? 1000, maxQueued: options.maxQueued });
+  t.teardown(() => store.close());
+  return store;
+}
+
+async function behaviour(t: Test, url: string) {
+  t.test('parity per route is one number over a window, with the top differing paths', async (t) => {
+    const store = await open(t, url);
+    const now = Date.now();
+    for (let i = 0; i < 8; i++) store.add(record('rooms-get', 'match', now - i * 1000));
+    store.add(record('rooms-get', 'mismatch', now - 100, [{ path: '$.data[3].owner', kind: 'missing', primary: { id: 1 } }]));
+    store.add(record('rooms-get', 'candidate-error', now - 200));
+    store.add(record('rooms-get', 'skipped', now - 300));
+    store.add(record('rooms-get', 'mismatch', now - 2 * HOUR, [{ path: '$.x', kind: 'changed', primary: 1, candidate: 2 }]));
+    store.add(record('rooms-list', 'match', now));
+    await store.flush();
+    const report = await buildStoredParityReport(store, { since: now - HOUR });
+    const get = report.routes.find((r) => r.route === 'rooms-get')!;
+    t.match(get, { matches: 8, mismatches: 1, candidateErrors: 1, skipped: 1, compared: 10, parity: 80 });
+    t.match(get.topDifferences, [{ pattern: '$.data[*].owner', count: 1, example: { path: '$.data[3].owner' } }]);
+    t.equal(report.routes.find((r) => r.route === 'rooms-list')!.parity, 100);
+  });
+
+  t.test('a mismatch made only of noise learned later counts as a match', async (t) => {
+    const store = await open(t, url);
+    const now = Date.now();
+    store.add(record('r', 'mismatch', now, [{ path: '$.generated_at', kind: 'changed', primary: 'a', candidate: 'b' }]));
+    store.add(record('r', 'mismatch', now, [{ path: '$.generated_at', kind: 'changed' }, { path: '$.name', kind: 'changed', primary: 'x', candidate: 'y' }]));
+    store.saveNoise('r', [{ pattern: '$.generated_at', kind: 'value', count: 3, example: { path: '$.generated_at', first: 'a', second: 'b' }, suggestion: 'ignore: ["$.generated_at"]' }]);
+    await store.flush();
+    const [r] = (await buildStoredParityReport(store, { since: now - HOUR })).routes;
+    t.match(r, { matches: 1, mismatches: 1, parity: 50 });
+    t.same(r.topDifferences.map((d) => d.pattern), ['$.name'], 'noise is never listed as a difference');
+    t.same(r.noise.map((n) => n.pattern), ['$.generated_at']);
+  });
+
+  t.test('retention: older than the limit, and beyond maxRows, are deleted oldest first', async (t) => {
+    const store = await open(t, url, { retentionMs: HOUR, maxRows: 5 });
+    const now = Date.now();
+    store.add(record('r', 'match', now - 2 * HOUR));
+    for (let i = 0; i < 8; i++) store.add(record('r', 'match', now - (8 - i) * 1000));
+    await store.flush();
+    const removed = await store.prune(now);
+    t.equal(removed, 4, 'one too old, three beyond maxRows');
+    const left = await store.list({ limit: 100 });
+    t.equal(left.length, 5);
+    t.same(left.map((r) => Date.parse(r.at)), [1, 2, 3, 4, 5].map((i) => now - i * 1000), 'the newest stay');
+  });
+
+  t.test('the write queue is bounded: excess comparisons are dropped and counted', async (t) => {
+    const store = await open(t, url, { maxQueued: 3 });
+    for (let i = 0; i < 10; i++) store.add(record('r', 'match', Date.now()));
+    t.equal(store.stats.dropped, 7);
+    await store.flush();
+    t.equal((await store.list({ limit: 100 })).length, 3);
+  });
+}
+
+t.test('SQLite', async (t) => {
+  await behaviour(t, `sqlite:${path.join(t.testdir(), 'comparisons.sqlite')}`);
+});
+
+t.test('MySQL/MariaDB', { skip: mysqlSkipReason }, async (t) => {
+  const db = await createTestDatabase('store');
+  t.teardown(() => db.drop());
+  await behaviour(t, db.url);
+});
