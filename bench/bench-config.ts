@@ -7,6 +7,8 @@ export interface BenchRoute {
   /** "METHOD /path" as in routes.yaml */
   match: string;
   service: string;
+  /** more route keys, e.g. ['stage: shadow'] */
+  keys?: readonly string[];
 }
 
 export interface BenchConfig {
@@ -17,6 +19,8 @@ export interface BenchConfig {
   services: Record<string, string>;
   routes: readonly BenchRoute[];
   logLevel: string;
+  /** more top-level YAML lines */
+  extra?: readonly string[];
 }
 
 /** Writes a routes.yaml using dir/flags.json (local flags) and returns its path. */
@@ -31,8 +35,9 @@ export async function writeBenchConfig(config: BenchConfig): Promise<string> {
     '  file: flags.json',
     'log:',
     `  level: ${config.logLevel}`,
+    ...(config.extra ?? []),
     'routes:',
-    ...config.routes.flatMap((r) => [`  - name: ${r.name}`, `    match: ${r.match}`, `    service: ${r.service}`]),
+    ...config.routes.flatMap((r) => [`  - name: ${r.name}`, `    match: ${r.match}`, `    service: ${r.service}`, ...(r.keys ?? []).map((k) => `    ${k}`)]),
     '',
   ];
   await writeFile(file, lines.join('\n'));

@@ -39,7 +39,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SERVICE = 'rooms';
 const ROOM_PATH = '/api/rooms/42';
 
-type Via = 'upstream' | 'nginx' | 'proxy' | 'proxyInfo' | 'proxyWorkers';
+type Via = 'upstream' | 'nginx' | 'proxy' | 'proxyInfo' | 'proxyWorkers' | 'proxyShadow';
 
 interface Row {
   key: string;
@@ -56,6 +56,7 @@ const ROWS: readonly Row[] = [
   { key: 'unmatched', label: 'proxy unmatched → legacy (log warn)', via: 'proxy', path: '/api/bookings/42', expect: 'legacy' },
   { key: 'flag-on', label: 'proxy matched, flag on → service (log warn)', via: 'proxy', path: ROOM_PATH, expect: SERVICE },
   { key: 'access-log', label: 'proxy matched, flag on → service (log info → /dev/null)', via: 'proxyInfo', path: ROOM_PATH, expect: SERVICE },
+  { key: 'shadow', label: 'proxy shadow: legacy answers, every request copied + compared (log warn)', via: 'proxyShadow', path: ROOM_PATH, expect: 'legacy' },
   { key: 'workers-2', label: 'proxy --workers 2, matched, flag on (log warn)', via: 'proxyWorkers', path: ROOM_PATH, expect: SERVICE },
 ];
 
@@ -248,20 +249,23 @@ async function startProcesses(dir: string, withNginx: boolean): Promise<Endpoint
   const upstreamChild = forkTs(path.join(HERE, 'upstream-server.ts'));
   const upstream = await nextMessage<{ url: string; bodyBytes: number }>(upstreamChild, 'the upstream', START_TIMEOUT_MS);
   await writeBenchFlags(dir, [rolloutFeature('bench-on', 100)]);
-  const startProxy = async (logLevel: string): Promise<Endpoint> => {
+  const startProxy = async (logLevel: string, shadow = false): Promise<Endpoint> => {
     const file = await writeBenchConfig({
       dir,
-      name: `routes-${logLevel}.yaml`,
+      name: `routes-${logLevel}${shadow ? '-shadow' : ''}.yaml`,
       legacy: upstream.url,
       services: { [SERVICE]: upstream.url },
-      routes: [{ name: 'bench-on', match: `GET /api/rooms/:id`, service: SERVICE }],
+      // the shadow row: every request copied (sample 100 %), legacy asked again for 10 % (the
+      // default), comparisons stored in SQLite, as a QA run would leave it
+      routes: [{ name: 'bench-on', match: `GET /api/rooms/:id`, service: SERVICE, keys: shadow ? ['stage: shadow'] : [] }],
+      extra: shadow ? ['comparisons:', `  database: sqlite:${path.join(dir, 'comparisons.sqlite')}`] : [],
       logLevel,
     });
     const child = forkTs(path.join(HERE, 'proxy-server.ts'), [file]);
-    const { url } = await nextMessage<{ url: string }>(child, `the proxy (log ${logLevel})`, START_TIMEOUT_MS);
+    const { url } = await nextMessage<{ url: string }>(child, `the proxy (log ${logLevel}${shadow ? ', shadow' : ''})`, START_TIMEOUT_MS);
     return { url, pid: child.pid };
   };
-  const [proxy, proxyInfo] = await Promise.all([startProxy('warn'), startProxy('info')]);
+  const [proxy, proxyInfo, proxyShadow] = await Promise.all([startProxy('warn'), startProxy('info'), startProxy('warn', true)]);
   const nginx = withNginx ? await startNginx(dir, upstream.url) : undefined;
   const proxyWorkers = await startCliProxy(dir, upstream.url, 2);
   return {
@@ -271,6 +275,7 @@ async function startProcesses(dir: string, withNginx: boolean): Promise<Endpoint
     proxy,
     proxyInfo,
     proxyWorkers,
+    proxyShadow,
     bodyBytes: upstream.bodyBytes,
   };
 }

@@ -18,6 +18,20 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['route', 'at'], 'strangler_comparisons_route_at');
     t.index(['at'], 'strangler_comparisons_at');
   });
+  // matches and skips are counted, not kept one by one: a busy route compares thousands a second
+  await knex.schema.createTable('strangler_comparison_counts', (t) => {
+    t.bigIncrements('id');
+    // epoch ms at the start of the second the comparisons fell in
+    t.bigInteger('at').notNullable();
+    t.string('route', 100).notNullable();
+    t.string('source', 10).notNullable();
+    t.string('outcome', 20).notNullable();
+    // skipped: why (write-not-copied, concurrency, …); empty otherwise
+    t.string('reason', 40).notNullable().defaultTo('');
+    t.integer('n').notNullable();
+    t.index(['route', 'at'], 'strangler_comparison_counts_route_at');
+    t.index(['at'], 'strangler_comparison_counts_at');
+  });
   await knex.schema.createTable('strangler_noise', (t) => {
     t.string('route', 100).notNullable();
     t.string('kind', 10).notNullable();
@@ -31,5 +45,6 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTable('strangler_noise');
+  await knex.schema.dropTable('strangler_comparison_counts');
   await knex.schema.dropTable('strangler_comparisons');
 }

@@ -7,12 +7,17 @@ import type { ComparisonRecord, ComparisonSource } from './records.ts';
 
 /**
  * Where comparisons live: a knex database (SQLite by default, MySQL when several proxy replicas
- * share one). Writes are queued and inserted in batches off the request path; the queue is
- * bounded, and what does not fit is dropped and counted, never allowed to grow the heap.
+ * share one). Mismatches and candidate errors are kept whole (redacted, bodies cut), to be read
+ * and shown side by side; matches and skips are only counted per second and route, because a
+ * busy route compares thousands a second and what matters about a match is that it happened.
+ * Writes are queued and inserted in batches off the request path; the queue is bounded, and
+ * what does not fit is dropped and counted, never allowed to grow the heap.
  */
 export interface ComparisonStore {
-  /** queues a comparison (already redacted); never throws, never waits */
+  /** queues a comparison (already redacted); a match or skip is only counted. Never throws, never waits */
   add(record: ComparisonRecord): void;
+  /** counts a match or skip without building its record (the cheap path of the shadow stage) */
+  count(route: string, source: ComparisonSource, outcome: 'match' | 'skipped', reason?: string): void;
   /** replaces what is stored about a route's learned noise */
   saveNoise(route: string, entries: readonly NoiseEntry[]): void;
   /** writes everything queued so far */
@@ -20,7 +25,9 @@ export interface ComparisonStore {
   /** deletes comparisons older than the retention, then the oldest beyond maxRows */
   prune(now?: number): Promise<number>;
   counts(query: StoreQuery): Promise<Array<{ route: string; outcome: ComparisonOutcome; n: number }>>;
-  /** newest first */
+  /** skipped comparisons per route and reason */
+  skipReasons(query: StoreQuery): Promise<Array<{ route: string; reason: string; n: number }>>;
+  /** newest first; mismatches and candidate errors (matches and skips are only counted) */
   list(query: StoreQuery & { outcome?: ComparisonOutcome; limit: number }): Promise<ComparisonRecord[]>;
   noise(route?: string): Promise<Map<string, NoiseEntry[]>>;
   routes(): Promise<string[]>;
@@ -55,19 +62,30 @@ export async function openComparisonStore(db: Knex, options: StoreOptions): Prom
   await migrateProxyStore(db);
   const { retentionMs, maxRows, logger, maxQueued = 5000, flushEveryMs = 250, pruneEveryMs = 60_000 } = options;
   let queue: ComparisonRecord[] = [];
+  /** `${route}\0${source}\0${outcome}\0${reason}\0${second}` → comparisons */
+  let buckets = new Map<string, number>();
   const noiseQueue = new Map<string, readonly NoiseEntry[]>();
   let writing: Promise<void> = Promise.resolve();
   const stats = { queued: 0, written: 0, dropped: 0, failedBatches: 0 };
   let lastDropWarning = 0;
 
   const writeQueued = async (): Promise<void> => {
-    while (queue.length > 0 || noiseQueue.size > 0) {
+    while (queue.length > 0 || noiseQueue.size > 0 || buckets.size > 0) {
       const batch = queue.slice(0, BATCH);
       queue = queue.slice(batch.length);
       stats.queued = queue.length;
       const noise = [...noiseQueue];
       noiseQueue.clear();
+      const counted = [...buckets];
+      buckets = new Map();
       try {
+        if (counted.length > 0) {
+          const rows = counted.map(([key, n]) => {
+            const [route, source, outcome, reason, second] = key.split('\u0000');
+            return { at: Number(second) * 1000, route, source, outcome, reason, n };
+          });
+          for (let i = 0; i < rows.length; i += BATCH) await db('strangler_comparison_counts').insert(rows.slice(i, i + BATCH));
+        }
         if (batch.length > 0) {
           await db('strangler_comparisons').insert(
             batch.map((r) => ({ at: Date.parse(r.at), route: r.route, source: r.source, outcome: r.outcome, record: JSON.stringify(r) })),
@@ -90,6 +108,7 @@ export async function openComparisonStore(db: Knex, options: StoreOptions): Prom
   flushTimer.unref();
 
   const prune = async (now = Date.now()): Promise<number> => {
+    await db('strangler_comparison_counts').where('at', '<', now - retentionMs).delete();
     let removed = await db('strangler_comparisons').where('at', '<', now - retentionMs).delete();
     const [{ n }] = (await db('strangler_comparisons').count({ n: '*' })) as Array<{ n: number | string }>;
     const excess = Number(n) - maxRows;
@@ -115,6 +134,12 @@ export async function openComparisonStore(db: Knex, options: StoreOptions): Prom
   return {
     stats,
     add(record) {
+      if (record.outcome === 'match' || record.outcome === 'skipped') {
+        const reason = record.outcome === 'skipped' ? (record.reason ?? '').split(':')[0] : '';
+        const key = `${record.route}\u0000${record.source}\u0000${record.outcome}\u0000${reason.slice(0, 40)}\u0000${Math.floor(Date.parse(record.at) / 1000)}`;
+        buckets.set(key, (buckets.get(key) ?? 0) + 1);
+        return;
+      }
       if (queue.length >= maxQueued) {
         stats.dropped++;
         const now = Date.now();
@@ -127,14 +152,23 @@ export async function openComparisonStore(db: Knex, options: StoreOptions): Prom
       queue.push(record);
       stats.queued = queue.length;
     },
+    count(route, source, outcome, reason = '') {
+      const key = `${route}\u0000${source}\u0000${outcome}\u0000${reason.slice(0, 40)}\u0000${Math.floor(Date.now() / 1000)}`;
+      buckets.set(key, (buckets.get(key) ?? 0) + 1);
+    },
     saveNoise(route, entries) {
       noiseQueue.set(route, entries);
     },
     flush,
     prune,
     async counts(query) {
-      const rows = await where(db('strangler_comparisons').select('route', 'outcome').count({ n: '*' }).groupBy('route', 'outcome'), query);
-      return (rows as Array<{ route: string; outcome: ComparisonOutcome; n: number | string }>).map((r) => ({ route: r.route, outcome: r.outcome, n: Number(r.n) }));
+      const kept = await where(db('strangler_comparisons').select('route', 'outcome').count({ n: '*' }).groupBy('route', 'outcome'), query);
+      const counted = await where(db('strangler_comparison_counts').select('route', 'outcome').sum({ n: 'n' }).groupBy('route', 'outcome'), query);
+      return ([...kept, ...counted] as Array<{ route: string; outcome: ComparisonOutcome; n: number | string }>).map((r) => ({ route: r.route, outcome: r.outcome, n: Number(r.n) }));
+    },
+    async skipReasons(query) {
+      const rows = await where(db('strangler_comparison_counts').select('route', 'reason').sum({ n: 'n' }).where('outcome', 'skipped').groupBy('route', 'reason'), query);
+      return (rows as Array<{ route: string; reason: string; n: number | string }>).map((r) => ({ route: r.route, reason: r.reason, n: Number(r.n) }));
     },
     async list(query) {
       const q = where(db('strangler_comparisons').select('record').orderBy('id', 'desc').limit(query.limit), query);
@@ -153,8 +187,9 @@ export async function openComparisonStore(db: Knex, options: StoreOptions): Prom
       return out;
     },
     async routes() {
-      const rows = (await db('strangler_comparisons').distinct('route').orderBy('route')) as Array<{ route: string }>;
-      return rows.map((r) => r.route);
+      const kept = (await db('strangler_comparisons').distinct('route')) as Array<{ route: string }>;
+      const counted = (await db('strangler_comparison_counts').distinct('route')) as Array<{ route: string }>;
+      return [...new Set([...kept, ...counted].map((r) => r.route))].sort();
     },
     async close() {
       clearInterval(flushTimer);

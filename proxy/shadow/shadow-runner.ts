@@ -138,21 +138,11 @@ export function createShadowRunner({ logger, store }: ShadowRunnerOptions): Shad
     for (const w of waiters) w();
   };
 
-  const storeSkip = (exchange: Exchange, redactor: Redactor, route: RouteConfig, reason: SkipReason, detail: string) => {
+  const storeSkip = (_exchange: Exchange, _redactor: Redactor, route: RouteConfig, reason: SkipReason, detail: string) => {
     stats.skipped[reason]++;
     stats.outcomes.skipped++;
-    store?.add({
-      at: new Date().toISOString(),
-      route: route.name,
-      source: 'shadow',
-      outcome: 'skipped',
-      primary: exchange.decision?.primary ?? LEGACY,
-      service: route.service,
-      request: { method: exchange.req.method ?? 'GET', url: redactor.url(exchange.req.url ?? '/'), headers: {} },
-      differences: [],
-      noise: [],
-      reason: `${reason}: ${detail}`,
-    });
+    store?.count(route.name, 'shadow', 'skipped', reason);
+    logger.debug({ route: route.name, reason, detail }, 'copy skipped');
   };
 
   const finish = () => {
@@ -354,12 +344,14 @@ class CopyRun implements PrimaryTap {
   private storeSkipped(reason: SkipReason, detail: string): void {
     this.ctx.stats.skipped[reason]++;
     this.ctx.stats.outcomes.skipped++;
-    this.store({ outcome: 'skipped', differences: [], noise: [], reason: `${reason}: ${detail}` });
+    this.ctx.store?.count(this.route.name, 'shadow', 'skipped', reason);
+    this.ctx.logger.debug({ route: this.route.name, reason, detail }, 'copy skipped');
   }
 
   private store(result: ComparisonResult, legacy?: CapturedResponse, service?: CapturedResponse, legacyMs?: number, serviceMs?: number): void {
     const { ctx, route, config } = this;
     if (!ctx.store) return;
+    if (result.outcome === 'match') return ctx.store.count(route.name, 'shadow', 'match');
     const r = ctx.redactor;
     const limit = config.comparisons.storedBodyLimit;
     const stored = (response: CapturedResponse): StoredResponse => {

@@ -30,6 +30,7 @@ async function open(t: Test, url: string, options: { retentionMs?: number; maxRo
   await migrateProxyStore(db);
   await db('strangler_comparisons').delete();
   await db('strangler_noise').delete();
+  await db('strangler_comparison_counts').delete();
   const store = await openComparisonStore(db, { retentionMs: options.retentionMs ?? 24 * HOUR, maxRows: options.maxRows ?? 1000, maxQueued: options.maxQueued });
   t.teardown(() => store.close());
   return store;
@@ -69,10 +70,13 @@ async function behaviour(t: Test, url: string) {
   t.test('retention: older than the limit, and beyond maxRows, are deleted oldest first', async (t) => {
     const store = await open(t, url, { retentionMs: HOUR, maxRows: 5 });
     const now = Date.now();
+    store.add(record('r', 'mismatch', now - 2 * HOUR));
+    for (let i = 0; i < 8; i++) store.add(record('r', 'mismatch', now - (8 - i) * 1000));
     store.add(record('r', 'match', now - 2 * HOUR));
-    for (let i = 0; i < 8; i++) store.add(record('r', 'match', now - (8 - i) * 1000));
+    store.add(record('r', 'match', now));
     await store.flush();
     const removed = await store.prune(now);
+    t.same(await store.counts({ outcome: 'match' } as never), [{ route: 'r', outcome: 'mismatch', n: 5 }, { route: 'r', outcome: 'match', n: 1 }], 'counted matches expire too');
     t.equal(removed, 4, 'one too old, three beyond maxRows');
     const left = await store.list({ limit: 100 });
     t.equal(left.length, 5);
@@ -81,10 +85,12 @@ async function behaviour(t: Test, url: string) {
 
   t.test('the write queue is bounded: excess comparisons are dropped and counted', async (t) => {
     const store = await open(t, url, { maxQueued: 3 });
-    for (let i = 0; i < 10; i++) store.add(record('r', 'match', Date.now()));
-    t.equal(store.stats.dropped, 7);
+    for (let i = 0; i < 10; i++) store.add(record('r', 'mismatch', Date.now()));
+    for (let i = 0; i < 1000; i++) store.add(record('r', 'match', Date.now()));
+    t.equal(store.stats.dropped, 7, 'whole records beyond the queue bound are dropped');
     await store.flush();
     t.equal((await store.list({ limit: 100 })).length, 3);
+    t.same((await store.counts({})).find((c) => c.outcome === 'match')?.n, 1000, 'matches are counted, never dropped');
   });
 }
 
