@@ -98,6 +98,12 @@ Try it (in another terminal):
   curl -s -H 'x-user-id: 42' ${proxyUrl}/api/rooms/1 -o /dev/null -w '%header{x-strangler-target}\\n'
   npx strangler shift rooms-get off${cfg}                          → kill switch: back to legacy within a second
 
+Parallel run (rooms-list is in stage shadow: legacy answers, rooms gets a copy):
+  for p in 1 2 3 4 5; do curl -s "${proxyUrl}/api/rooms?page=$p" >/dev/null; done
+  npx strangler parity${cfg}                                       → parity per route, differing paths, learned noise
+  npx strangler diff report${cfg}                                  → var/diff-report.html
+  npx strangler replay var/recordings/traffic.jsonl${cfg}          → the recorded requests again, with --min-parity
+
 One JSON log line per request follows (route, target, status, ms). Ctrl-C stops everything.
 
 `;

@@ -12,7 +12,7 @@ t.test('strangler demo starts legacy, rooms and the proxy; a shift moves a route
   const config = path.join(dir, 'routes.yaml');
   await writeFile(
     config,
-    `listen: 127.0.0.1:${proxyPort}\nlegacy: http://127.0.0.1:${legacyPort}\nservices:\n  rooms: http://127.0.0.1:${roomsPort}\nflags:\n  file: flags.json\nroutes:\n  - name: rooms-get\n    match: GET /api/rooms/:id\n    service: rooms\n`,
+    `listen: 127.0.0.1:${proxyPort}\nlegacy: http://127.0.0.1:${legacyPort}\nservices:\n  rooms: http://127.0.0.1:${roomsPort}\nflags:\n  file: flags.json\ncomparisons:\n  database: sqlite:comparisons.sqlite\nroutes:\n  - name: rooms-get\n    match: GET /api/rooms/:id\n    service: rooms\n  - name: rooms-list\n    match: GET /api/rooms\n    service: rooms\n    stage: shadow\n`,
   );
   const child = spawn(process.execPath, [BIN, 'demo', '--config', config], {
     env: { ...process.env, DATABASE_URL: `sqlite:${path.join(dir, 'timing.sqlite')}` },
@@ -43,6 +43,14 @@ t.test('strangler demo starts legacy, rooms and the proxy; a shift moves a route
   t.pass('after the shift, rooms answers without a restart');
   t.match(stdout, /"msg":"request completed"/, 'access log lines are printed');
 
+  // the shadow route: legacy answers, the comparison lands in the store the parity command reads
+  t.equal((await request(`${proxy}/api/rooms?page=2`)).headers['x-strangler-target'], 'legacy');
+  const parity = await eventually(async () => {
+    const res = await runCli(['parity', '--config', config]);
+    return /rooms-list\s+1\s/.test(res.stdout) ? res : undefined;
+  });
+  t.equal(parity.code, 0, 'strangler parity reads what the running demo compared');
+
   child.kill('SIGINT');
   t.equal(await exited, 0, 'exits cleanly on Ctrl-C');
   for (const port of [proxyPort, legacyPort, roomsPort]) {
@@ -58,7 +66,7 @@ t.test('strangler demo without PHP fails fast with the install hint', async (t) 
 });
 
 t.test('every command has --help; no command or an unknown one prints the list', async (t) => {
-  for (const name of ['demo', 'proxy', 'check', 'shift', 'migrate']) {
+  for (const name of ['demo', 'proxy', 'check', 'shift', 'parity', 'replay', 'diff', 'migrate']) {
     const res = await runCli([name, '--help']);
     t.equal(res.code, 0, `${name} --help exits 0`);
     t.match(res.stdout, new RegExp(`^Usage: strangler ${name}`), `${name} --help prints its usage`);
