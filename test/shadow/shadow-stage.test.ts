@@ -2,6 +2,9 @@ import type http from 'node:http';
 import t, { type Test } from 'tap';
 import { closedPort, eventually, request, startUpstream } from '../helpers/http.ts';
 import { on, startTestProxy } from '../helpers/proxy.ts';
+import { buildStoredParityReport } from '../../proxy/parity/build-parity-report.ts';
+import { renderHtmlReport } from '../../proxy/report/html-report.ts';
+import { renderJunitReport } from '../../proxy/report/junit-report.ts';
 
 /** An upstream answering JSON built from the request. */
 function json(body: (req: http.IncomingMessage, text: string) => unknown, status = 200) {
@@ -190,6 +193,10 @@ t.test('with a sandbox named in shadow.writes, writes are copied there only, red
   t.notMatch(text, 'hunter2-secret', 'password never stored');
   t.notMatch(text, 'tok-secret-123', 'authorization never stored');
   t.equal(row.request.headers.authorization, '[redacted]');
+  const report = await buildStoredParityReport(proxy.proxy.store!, { since: 0 });
+  const html = renderHtmlReport(report);
+  t.match(html, /\$\.sandbox/, 'the report shows the mismatch');
+  t.notMatch(html + renderJunitReport(report, { minParity: 99 }), /hunter2-secret|tok-secret-123/, 'and neither secret');
 });
 
 t.test('a request body over shadow.maxRequestBody is not copied', async (t) => {
