@@ -56,7 +56,7 @@ const ROWS: readonly Row[] = [
   { key: 'unmatched', label: 'proxy unmatched → legacy (log warn)', via: 'proxy', path: '/api/bookings/42', expect: 'legacy' },
   { key: 'flag-on', label: 'proxy matched, flag on → service (log warn)', via: 'proxy', path: ROOM_PATH, expect: SERVICE },
   { key: 'access-log', label: 'proxy matched, flag on → service (log info → /dev/null)', via: 'proxyInfo', path: ROOM_PATH, expect: SERVICE },
-  { key: 'shadow', label: 'proxy shadow: legacy answers, every request copied + compared (log warn)', via: 'proxyShadow', path: ROOM_PATH, expect: 'legacy' },
+  { key: 'shadow', label: 'proxy shadow: legacy answers, copy to service + compare (sample 100 %, log warn)', via: 'proxyShadow', path: ROOM_PATH, expect: 'legacy' },
   { key: 'workers-2', label: 'proxy --workers 2, matched, flag on (log warn)', via: 'proxyWorkers', path: ROOM_PATH, expect: SERVICE },
 ];
 

@@ -24,20 +24,27 @@ export interface CopyAnswer {
  */
 export async function callUpstream(pool: Pool, call: CopyCall): Promise<CopyAnswer> {
   const started = performance.now();
-  const signal = AbortSignal.timeout(call.timeoutMs);
-  const { statusCode, headers, body } = await pool.request({
-    method: call.method as 'GET',
-    path: call.path,
-    headers: call.headers,
-    body: call.body,
-    signal,
-    headersTimeout: call.timeoutMs,
-    bodyTimeout: call.timeoutMs,
-  });
-  const capture = new BodyCapture(call.captureLimit);
-  for await (const chunk of body) capture.add(chunk as Buffer);
-  return {
-    response: { status: statusCode, headers: headers as CapturedResponse['headers'], body: capture.toBuffer(), truncated: capture.truncated },
-    ms: performance.now() - started,
-  };
+  // not AbortSignal.timeout(): its timer outlives a fast call by the whole timeout and then
+  // builds a DOMException; measured at 7–10 µs per copy in GC (bench, shadow row)
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new Error(`the copy took longer than ${call.timeoutMs} ms (shadow.timeout)`)), call.timeoutMs);
+  try {
+    const { statusCode, headers, body } = await pool.request({
+      method: call.method as 'GET',
+      path: call.path,
+      headers: call.headers,
+      body: call.body,
+      signal: abort.signal,
+      headersTimeout: call.timeoutMs,
+      bodyTimeout: call.timeoutMs,
+    });
+    const capture = new BodyCapture(call.captureLimit);
+    for await (const chunk of body) capture.add(chunk as Buffer);
+    return {
+      response: { status: statusCode, headers: headers as CapturedResponse['headers'], body: capture.toBuffer(), truncated: capture.truncated },
+      ms: performance.now() - started,
+    };
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -76,11 +76,12 @@ export function createShadowRunner({ logger, store }: ShadowRunnerOptions): Shad
   };
   let idleWaiters: Array<() => void> = [];
 
-  const poolFor = (url: URL): Pool => {
+  const poolFor = (url: URL, connections: number): Pool => {
     let pool = pools.get(url.origin);
     if (!pool) {
-      // copies get their own connections: a hung candidate cannot take the primary's
-      pool = new Pool(url.origin, { connections: 32, pipelining: 1 });
+      // copies get their own connections: a hung candidate cannot take the primary's; as many
+      // as copies may be in flight, so the bound, not the pool, decides what is skipped
+      pool = new Pool(url.origin, { connections, pipelining: 1 });
       pools.set(url.origin, pool);
     }
     return pool;
@@ -208,7 +209,7 @@ export function createShadowRunner({ logger, store }: ShadowRunnerOptions): Shad
 }
 
 interface RunContext {
-  poolFor(url: URL): Pool;
+  poolFor(url: URL, connections: number): Pool;
   comparatorFor(route: RouteConfig): Comparator;
   wantsNoise(route: RouteConfig): boolean;
   learnNoise(route: RouteConfig, config: Config, call: (target: URL) => Promise<CopyAnswer>, first: CapturedResponse): void;
@@ -300,7 +301,7 @@ class CopyRun implements PrimaryTap {
       }
       const { config, route, ctx } = this;
       const call = (target: URL) =>
-        callUpstream(ctx.poolFor(target), {
+        callUpstream(ctx.poolFor(target, config.comparisons.maxConcurrent), {
           method: this.method,
           path: this.url,
           headers: this.headers,
