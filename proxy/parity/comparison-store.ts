@@ -8,8 +8,9 @@ import type { ComparisonRecord, ComparisonSource } from './records.ts';
 /**
  * Where comparisons live: a knex database (SQLite by default, MySQL when several proxy replicas
  * share one). Mismatches and candidate errors are kept whole (redacted, bodies cut), to be read
- * and shown side by side; matches and skips are only counted per second and route, because a
- * busy route compares thousands a second and what matters about a match is that it happened.
+ * and shown side by side; matches and skips are counted per second and route, because a busy
+ * route compares thousands a second and what matters about a match is that it happened. One
+ * match per route and minute is also kept whole, as an example of what matching looks like.
  * Writes are queued and inserted in batches off the request path; the queue is bounded, and
  * what does not fit is dropped and counted, never allowed to grow the heap.
  */
@@ -18,6 +19,8 @@ export interface ComparisonStore {
   add(record: ComparisonRecord): void;
   /** counts a match or skip without building its record (the cheap path of the shadow stage) */
   count(route: string, source: ComparisonSource, outcome: 'match' | 'skipped', reason?: string): void;
+  /** whether the next match of this route is kept whole, as the route's example of a match (one a minute) */
+  matchExampleDue(route: string): boolean;
   /** replaces what is stored about a route's learned noise */
   saveNoise(route: string, entries: readonly NoiseEntry[]): void;
   /** writes everything queued so far */
@@ -59,7 +62,7 @@ const BATCH = 200;
 
 /** Opens the store on an existing knex instance (whose life the store then owns) and migrates it. */
 export async function openComparisonStore(db: Knex, options: StoreOptions): Promise<ComparisonStore> {
-  await migrateProxyStore(db);
+  await migrateWhenFree(db);
   const { retentionMs, maxRows, logger, maxQueued = 5000, flushEveryMs = 250, pruneEveryMs = 60_000 } = options;
   let queue: ComparisonRecord[] = [];
   /** `${route}\0${source}\0${outcome}\0${reason}\0${second}` → comparisons */
@@ -68,6 +71,10 @@ export async function openComparisonStore(db: Knex, options: StoreOptions): Prom
   let writing: Promise<void> = Promise.resolve();
   const stats = { queued: 0, written: 0, dropped: 0, failedBatches: 0 };
   let lastDropWarning = 0;
+  /** route → epoch minute of its last kept match */
+  const matchExamples = new Map<string, number>();
+  const MINUTE = 60_000;
+  const isMatchExampleDue = (route: string) => matchExamples.get(route) !== Math.floor(Date.now() / MINUTE);
 
   const writeQueued = async (): Promise<void> => {
     while (queue.length > 0 || noiseQueue.size > 0 || buckets.size > 0) {
@@ -138,7 +145,8 @@ export async function openComparisonStore(db: Knex, options: StoreOptions): Prom
         const reason = record.outcome === 'skipped' ? (record.reason ?? '').split(':')[0] : '';
         const key = `${record.route}\u0000${record.source}\u0000${record.outcome}\u0000${reason.slice(0, 40)}\u0000${Math.floor(Date.parse(record.at) / 1000)}`;
         buckets.set(key, (buckets.get(key) ?? 0) + 1);
-        return;
+        if (record.outcome === 'skipped' || !isMatchExampleDue(record.route)) return;
+        matchExamples.set(record.route, Math.floor(Date.now() / MINUTE));
       }
       if (queue.length >= maxQueued) {
         stats.dropped++;
@@ -156,13 +164,15 @@ export async function openComparisonStore(db: Knex, options: StoreOptions): Prom
       const key = `${route}\u0000${source}\u0000${outcome}\u0000${reason.slice(0, 40)}\u0000${Math.floor(Date.now() / 1000)}`;
       buckets.set(key, (buckets.get(key) ?? 0) + 1);
     },
+    matchExampleDue: isMatchExampleDue,
     saveNoise(route, entries) {
       noiseQueue.set(route, entries);
     },
     flush,
     prune,
     async counts(query) {
-      const kept = await where(db('strangler_comparisons').select('route', 'outcome').count({ n: '*' }).groupBy('route', 'outcome'), query);
+      // kept match examples are counted in the buckets already
+      const kept = await where(db('strangler_comparisons').select('route', 'outcome').whereNot('outcome', 'match').count({ n: '*' }).groupBy('route', 'outcome'), query);
       const counted = await where(db('strangler_comparison_counts').select('route', 'outcome').sum({ n: 'n' }).groupBy('route', 'outcome'), query);
       return ([...kept, ...counted] as Array<{ route: string; outcome: ComparisonOutcome; n: number | string }>).map((r) => ({ route: r.route, outcome: r.outcome, n: Number(r.n) }));
     },
@@ -198,6 +208,22 @@ export async function openComparisonStore(db: Knex, options: StoreOptions): Prom
       await db.destroy();
     },
   };
+}
+
+/**
+ * Several proxies open the same store at once (--workers, replicas sharing MySQL): knex lets one
+ * migrate and refuses the others with a lock error; they wait for it instead of failing.
+ */
+async function migrateWhenFree(db: Knex): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await migrateProxyStore(db);
+      return;
+    } catch (err) {
+      if (attempt >= 50 || !/lock|already exists/i.test((err as Error).message)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 100));
+    }
+  }
 }
 
 /** Upserts a route's noise entries; with several replicas the highest count wins. */

@@ -352,7 +352,7 @@ class CopyRun implements PrimaryTap {
   private store(result: ComparisonResult, legacy?: CapturedResponse, service?: CapturedResponse, legacyMs?: number, serviceMs?: number): void {
     const { ctx, route, config } = this;
     if (!ctx.store) return;
-    if (result.outcome === 'match') return ctx.store.count(route.name, 'shadow', 'match');
+    if (result.outcome === 'match' && !ctx.store.matchExampleDue(route.name)) return ctx.store.count(route.name, 'shadow', 'match');
     const r = ctx.redactor;
     const limit = config.comparisons.storedBodyLimit;
     const stored = (response: CapturedResponse): StoredResponse => {

@@ -52,6 +52,8 @@ async function behaviour(t: Test, url: string) {
     t.match(get, { matches: 8, mismatches: 1, candidateErrors: 1, skipped: 1, compared: 10, parity: 80 });
     t.match(get.topDifferences, [{ pattern: '$.data[*].owner', count: 1, example: { path: '$.data[3].owner' } }]);
     t.equal(report.routes.find((r) => r.route === 'rooms-list')!.parity, 100);
+    const examples = await store.list({ outcome: 'match', limit: 100 });
+    t.same(examples.map((r) => r.route).sort(), ['rooms-get', 'rooms-list'], 'one match per route and minute is kept whole as an example (and counted once)');
   });
 
   t.test('a mismatch made only of noise learned later counts as a match', async (t) => {
@@ -77,7 +79,7 @@ async function behaviour(t: Test, url: string) {
     await store.flush();
     const removed = await store.prune(now);
     t.same(await store.counts({ outcome: 'match' } as never), [{ route: 'r', outcome: 'mismatch', n: 5 }, { route: 'r', outcome: 'match', n: 1 }], 'counted matches expire too');
-    t.equal(removed, 4, 'one too old, three beyond maxRows');
+    t.equal(removed, 5, 'two too old (a mismatch and the kept match example), three beyond maxRows');
     const left = await store.list({ limit: 100 });
     t.equal(left.length, 5);
     t.same(left.map((r) => Date.parse(r.at)), [1, 2, 3, 4, 5].map((i) => now - i * 1000), 'the newest stay');
@@ -87,12 +89,21 @@ async function behaviour(t: Test, url: string) {
     const store = await open(t, url, { maxQueued: 3 });
     for (let i = 0; i < 10; i++) store.add(record('r', 'mismatch', Date.now()));
     for (let i = 0; i < 1000; i++) store.add(record('r', 'match', Date.now()));
-    t.equal(store.stats.dropped, 7, 'whole records beyond the queue bound are dropped');
+    t.equal(store.stats.dropped, 8, 'whole records beyond the queue bound are dropped (7 mismatches, the match example)');
     await store.flush();
     t.equal((await store.list({ limit: 100 })).length, 3);
     t.same((await store.counts({})).find((c) => c.outcome === 'match')?.n, 1000, 'matches are counted, never dropped');
   });
 }
+
+t.test('several proxies opening one fresh store at once all get it (--workers, replicas)', async (t) => {
+  const url = `sqlite:${path.join(t.testdir(), 'shared.sqlite')}`;
+  const stores = await Promise.all(Array.from({ length: 4 }, () => openComparisonStore(createDb(url), { retentionMs: HOUR, maxRows: 100 })));
+  t.teardown(() => Promise.all(stores.map((s) => s.close())));
+  stores.forEach((s, i) => s.add(record('r', 'mismatch', Date.now() + i)));
+  await Promise.all(stores.map((s) => s.flush()));
+  t.equal((await stores[0].list({ limit: 10 })).length, 4, 'every process writes to the one store');
+});
 
 t.test('SQLite', async (t) => {
   await behaviour(t, `sqlite:${path.join(t.testdir(), 'comparisons.sqlite')}`);

@@ -84,6 +84,8 @@ t.test('shadow: the client gets legacy, the service gets a copy, equal answers a
   t.same(reply.json(), ROOM);
   t.equal(reply.headers['x-strangler-target'], 'legacy');
   t.same((await outcomes()).counts, { match: 1 }, 'one match, counted');
+  const [example] = await proxy.proxy.store!.list({ outcome: 'match', limit: 10 });
+  t.match(example, { route: 'rooms', outcome: 'match', primary: 'legacy', request: { method: 'GET', url: '/api/rooms/7' }, legacy: { status: 200 }, serviceResponse: { status: 200 } }, 'the first match is kept whole as the route\'s example');
   t.equal(legacy.seen.length, 1);
   t.equal(rooms.seen.length, 1, 'the service got exactly one copy');
   t.equal(rooms.seen[0].headers['x-strangler-copy'], '1', 'the copy is marked');
