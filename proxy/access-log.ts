@@ -49,7 +49,7 @@ export function createAccessLog(logger: Logger): AccessLog | undefined {
         `{"level":30${time()}${bindings},"reqId":${JSON.stringify(exchange.id)},"method":"${req.method}","url":${JSON.stringify(req.url)}` +
         `,"route":${route ? `"${route.name}"` : 'null'},"target":${decision ? `"${decision.primary}"` : 'null'}` +
         `${decision ? `,"reason":"${decision.reason}"` : ''},"status":${res.statusCode},"ms":${ms}` +
-        `${exchange.failure ? `,"failure":"${exchange.failure}"` : ''}${res.writableFinished ? '' : ',"aborted":true'},"msg":"request completed"}\n`;
+        `${exchange.failure ? `,"failure":"${exchange.failure}"` : ''}${exchange.shed ? `,"shed":"${exchange.shed}"` : ''}${res.writableFinished ? '' : ',"aborted":true'},"msg":"request completed"}\n`;
       if (buffer.length > MAX_BUFFER) flush();
       else if (!scheduled) {
         scheduled = true;

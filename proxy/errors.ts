@@ -142,4 +142,54 @@ export const errors = {
       `the comparison store ${database} cannot be opened (${cause instanceof Error ? cause.message : 'unknown error'}); check comparisons.database in routes.yaml (or STRANGLER_DATABASE_URL) and that the database is reachable`,
       { cause },
     ),
+  adminUnauthorized: () =>
+    new StranglerError(
+      'STRANGLER_ERR_ADMIN_UNAUTHORIZED',
+      401,
+      'the admin API needs "Authorization: Bearer <token>" with the read or the operator token of this proxy',
+    ),
+  adminForbidden: () =>
+    new StranglerError('STRANGLER_ERR_ADMIN_FORBIDDEN', 403, 'this token can only read; use the operator token'),
+  adminBadRequest: (detail: string, statusCode = 400) =>
+    new StranglerError('STRANGLER_ERR_ADMIN_BAD_REQUEST', statusCode, detail),
+  adminNotFound: (method: string, url: string) =>
+    new StranglerError(
+      'STRANGLER_ERR_ADMIN_NOT_FOUND',
+      404,
+      `the admin API has no ${method} ${url}; it serves GET /routes, GET /audit, GET /metrics (when metrics are on) and POST /routes/<name>/shift|rollback|promote`,
+    ),
+  adminInternal: (reqId: string) =>
+    new StranglerError('STRANGLER_ERR_ADMIN_INTERNAL', 500, `the admin API failed unexpectedly; the proxy's log has the details (reqId ${reqId})`),
+  adminTokensSame: () =>
+    new StranglerError(
+      'STRANGLER_ERR_ADMIN_TOKENS',
+      500,
+      'the admin read token and operator token are the same, so anyone who may read could change routes; give them different values',
+    ),
+  auditWriteFailed: (route: string, reqId: string, cause?: unknown) =>
+    new StranglerError(
+      'STRANGLER_ERR_AUDIT_WRITE',
+      500,
+      `route "${route}" WAS changed, but the audit log could not be written (${cause instanceof Error ? cause.message : 'unknown error'}); the change is in the proxy's log (reqId ${reqId}). Do not repeat the change; check the proxy's database`,
+      { cause },
+    ),
+  adminUnreachable: (url: string, detail: string, cause?: unknown) =>
+    new StranglerError(
+      'STRANGLER_ERR_ADMIN_UNREACHABLE',
+      502,
+      `the proxy's admin API at ${url} is not reachable (${detail}): is the proxy running with admin: configured?`,
+      { cause },
+    ),
+  adminBadResponse: (url: string, status: number, detail: string) =>
+    new StranglerError(
+      'STRANGLER_ERR_ADMIN_BAD_RESPONSE',
+      502,
+      `${url} answered ${status} but not as strangler's admin API does (${detail}): is it the proxy's admin address?`,
+    ),
+  overloaded: (detail: string, retryAfterS: number) =>
+    new StranglerError(
+      'STRANGLER_ERR_OVERLOADED',
+      503,
+      `the proxy is shedding load: ${detail}; retry after ${retryAfterS} s`,
+    ),
 } as const;

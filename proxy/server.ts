@@ -13,6 +13,8 @@ import { openConfiguredStore } from './parity/open-configured-store.ts';
 import { createShadowRunner, type ShadowRunner } from './shadow/shadow-runner.ts';
 import { createRedactor } from './parity/redact.ts';
 import { createTrafficRecorder } from './record/traffic-recorder.ts';
+import { createBreakerBoard } from './safety/circuit-breaker.ts';
+import { createLoadShedder } from './safety/load-shedder.ts';
 
 export interface Proxy {
   /** not listening yet: call server.listen() */
@@ -41,6 +43,13 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
   const store = ownsStore ? await openConfiguredStore(config, logger) : givenStore;
   const shadow: ShadowRunner = createShadowRunner({ logger, store });
   const recorder = createTrafficRecorder(logger);
+  const shedder = createLoadShedder();
+  // breakers live as long as the proxy: a reload does not forget a failing service
+  const breakers = createBreakerBoard({
+    failures: config.breaker.failures,
+    openForMs: config.breaker.openForMs,
+    onChange: (service, to, why) => logger.warn({ service, breaker: to, why }, `circuit breaker ${to}`),
+  });
   let state: ProxyState = {
     config,
     routes: buildRouteTable(config.routes),
@@ -48,6 +57,8 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
     forwarder,
     shadow,
     recorder,
+    breakers,
+    shedder,
     redactor: createRedactor(config.comparisons.redact),
   };
   let sequence = 0;
@@ -92,7 +103,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
       if (store === null && ownsStore && comparesAnyRoute(next)) {
         logger.warn({ file: next.file }, 'a route now compares, but comparisons are stored only when the proxy starts with such a route; restart the proxy to store them');
       }
-      state = { config: next, routes: buildRouteTable(next.routes), flags, forwarder, shadow, recorder, redactor: createRedactor(next.comparisons.redact) };
+      state = { config: next, routes: buildRouteTable(next.routes), flags, forwarder, shadow, recorder, breakers, shedder, redactor: createRedactor(next.comparisons.redact) };
       if (flagsChanged) old.flags.close();
       logger.info({ file: next.file, routes: next.routes.length }, 'config applied');
     },
@@ -105,6 +116,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
       await forwarder.close();
       await shadow.close();
       await recorder.close();
+      shedder.close();
       if (ownsStore) await store?.close();
       accessLog?.flush();
     },

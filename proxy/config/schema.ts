@@ -33,6 +33,8 @@ export const DEFAULTS = {
     storedBodyLimit: 16 * 1024,
   },
   recording: { maxBody: 64 * 1024 },
+  breaker: { failures: 5, openForMs: 10_000 },
+  limits: { maxConcurrent: 10_000, maxEventLoopDelayMs: 0, retryAfterS: 1 },
 } as const;
 
 /**
@@ -88,6 +90,26 @@ export interface RouteConfig {
   compare: RulesInput;
   /** share of this route's requests written to the recording file, 0..1 */
   record: number;
+  /** load shedding for this route; 0 = no limit */
+  limit: { concurrent: number; ratePerS: number };
+}
+
+/** routes.yaml `breaker:` — when a failing service is taken out of the path (per service). */
+export interface BreakerConfig {
+  /** consecutive failures (5xx or no answer) that open a service's breaker */
+  failures: number;
+  /** how long it stays open before one probe request is let through */
+  openForMs: number;
+}
+
+/** routes.yaml `limits:` — global load shedding. */
+export interface LimitsConfig {
+  /** requests in flight through the proxy; more get 503 */
+  maxConcurrent: number;
+  /** shed new requests while the event loop lags more than this (p99 over the last second); 0 = off */
+  maxEventLoopDelayMs: number;
+  /** seconds in the Retry-After of a shed request */
+  retryAfterS: number;
 }
 
 /** Where comparisons are stored and how they are kept (routes.yaml `comparisons:`). */
@@ -150,23 +172,28 @@ export interface Config {
   comparisons: ComparisonsConfig;
   /** null: nothing is recorded */
   recording: RecordingConfig | null;
+  breaker: BreakerConfig;
+  limits: LimitsConfig;
 }
 
 /** Keys allowed at each level; anything else is reported with a "did you mean". */
 export const KNOWN_KEYS = {
-  top: ['listen', 'legacy', 'services', 'flags', 'context', 'testers', 'upstreamTimeout', 'targetHeader', 'log', 'routes', 'comparisons', 'recording'],
+  top: ['listen', 'legacy', 'services', 'flags', 'context', 'testers', 'upstreamTimeout', 'targetHeader', 'log', 'routes', 'comparisons', 'recording', 'breaker', 'limits'],
   service: ['url', 'sandbox'],
   shadow: ['sample', 'timeout', 'maxRequestBody', 'writes', 'reverse', 'noiseSample', 'noiseWarmup', 'noiseDelay'],
   comparisons: ['database', 'retention', 'maxRows', 'maxConcurrent', 'captureLimit', 'storedBodyLimit', 'redact'],
   redact: ['fields', 'headers'],
   recording: ['file', 'maxBody'],
+  breaker: ['failures', 'openFor'],
+  limits: ['maxConcurrent', 'maxEventLoopDelay', 'retryAfter'],
+  routeLimit: ['concurrent', 'rate'],
   flags: ['file', 'unleash'],
   unleash: ['url', 'token', 'appName', 'refreshInterval', 'backupDir'],
   context: ['userId', 'sessionId', 'properties'],
   source: ['header', 'cookie'],
   testers: ['secret'],
   log: ['level'],
-  route: ['name', 'match', 'service', 'flag', 'stage', 'shadow', 'compare', 'record'],
+  route: ['name', 'match', 'service', 'flag', 'stage', 'shadow', 'compare', 'record', 'limit'],
 } as const;
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;

@@ -106,6 +106,8 @@ class Reader {
     }
     const routes = this.readRoutes(root, services, this.declaredServices);
     const comparisons = this.readComparisons(root);
+    const breaker = this.readBreaker(root);
+    const limits = this.readLimits(root);
     const recording = this.readRecording(root);
     if (!recording) {
       const recorded = routes.find((r) => r.record > 0);
@@ -119,6 +121,8 @@ class Reader {
       sandboxes: [...this.sandboxes],
       comparisons,
       recording,
+      breaker,
+      limits,
       flags,
       context,
       testers,
@@ -321,11 +325,12 @@ class Reader {
       const shadow = this.readShadow(item, at, parsed?.methods ?? []);
       const compare = this.readCompare(item, at);
       const record = this.readPercent(item, 'record', `${at}.record`) ?? 0;
+      const limit = this.readRouteLimit(item, at);
       if (service && this.sandboxes.has(service)) {
         this.report(this.child(item, 'service'), `${at}.service`, `"${service}" is a sandbox (it only takes copies of writes); name the real service here and the sandbox under shadow.writes`);
       }
       if (name && parsed && service && services[service] && stage && shadow && compare) {
-        routes.push({ name, methods: parsed.methods, path: parsed.path, service, flag: flag ?? name, line, stage, shadow, compare, record });
+        routes.push({ name, methods: parsed.methods, path: parsed.path, service, flag: flag ?? name, line, stage, shadow, compare, record, limit });
       }
     });
     return routes;
@@ -428,6 +433,48 @@ class Reader {
     if (/^sqlite:.+/.test(raw) || /^mysql:\/\/[^/]+\/[^/]+$/.test(raw)) return raw;
     this.report(this.child(map, 'database'), 'comparisons.database', `"${raw}" is not a database URL; write sqlite:var/strangler.sqlite or mysql://user:password@host:3306/dbname`);
     return undefined;
+  }
+
+  private readBreaker(root: YAMLMap): Config['breaker'] {
+    const d = DEFAULTS.breaker;
+    const node = this.child(root, 'breaker');
+    if (node === undefined || !this.assertMap(node, 'breaker')) return { ...d };
+    const map = node as YAMLMap;
+    this.assertKeys(map, 'breaker', KNOWN_KEYS.breaker);
+    const failures = this.readCount(map, 'failures', 'breaker.failures') ?? d.failures;
+    if (failures < 1) this.report(this.child(map, 'failures'), 'breaker.failures', 'must be at least 1 (consecutive failures that open the breaker)');
+    return { failures, openForMs: this.readDuration(map, 'openFor', 'breaker.openFor') ?? d.openForMs };
+  }
+
+  private readLimits(root: YAMLMap): Config['limits'] {
+    const d = DEFAULTS.limits;
+    const node = this.child(root, 'limits');
+    if (node === undefined || !this.assertMap(node, 'limits')) return { ...d };
+    const map = node as YAMLMap;
+    this.assertKeys(map, 'limits', KNOWN_KEYS.limits);
+    return {
+      maxConcurrent: this.readCount(map, 'maxConcurrent', 'limits.maxConcurrent') ?? d.maxConcurrent,
+      maxEventLoopDelayMs: this.readDuration(map, 'maxEventLoopDelay', 'limits.maxEventLoopDelay', true) ?? d.maxEventLoopDelayMs,
+      retryAfterS: Math.max(1, Math.round((this.readDuration(map, 'retryAfter', 'limits.retryAfter') ?? d.retryAfterS * 1000) / 1000)),
+    };
+  }
+
+  private readRouteLimit(item: YAMLMap, at: string): RouteConfig['limit'] {
+    const node = this.child(item, 'limit');
+    const none = { concurrent: 0, ratePerS: 0 };
+    if (node === undefined || !this.assertMap(node, `${at}.limit`)) return none;
+    const map = node as YAMLMap;
+    this.assertKeys(map, `${at}.limit`, KNOWN_KEYS.routeLimit);
+    const concurrent = this.readCount(map, 'concurrent', `${at}.limit.concurrent`) ?? 0;
+    let ratePerS = 0;
+    const rate = this.child(map, 'rate');
+    if (rate !== undefined) {
+      const raw = isScalar(rate) ? String(rate.value) : '';
+      const m = /^(\d+(?:\.\d+)?)\s*(?:\/\s*(s|m))?$/.exec(raw.trim());
+      if (!m || Number(m[1]) <= 0) this.report(rate, `${at}.limit.rate`, `"${raw}" is not a rate; write e.g. rate: 200/s or 600/m`);
+      else ratePerS = Number(m[1]) / (m[2] === 'm' ? 60 : 1);
+    }
+    return { concurrent, ratePerS };
   }
 
   private readRecording(root: YAMLMap): RecordingConfig | null {

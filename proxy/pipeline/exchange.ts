@@ -5,8 +5,12 @@ import type { UpstreamFailureKind } from '../forward/upstream-error.ts';
 
 export const LEGACY = 'legacy';
 
-/** unmatched: no route; stage: the route's stage alone decides (legacy, shadow, cutover) */
-export type DecisionReason = 'unmatched' | 'stage' | 'flag-off' | 'flag-on' | 'forced';
+/**
+ * unmatched: no route; stage: the route's stage alone decides (legacy, shadow, cutover);
+ * breaker-open: the service's circuit breaker is open, legacy answers; fallback: the service
+ * failed a safe request before answering, legacy answered it instead.
+ */
+export type DecisionReason = 'unmatched' | 'stage' | 'flag-off' | 'flag-on' | 'forced' | 'breaker-open' | 'fallback';
 
 /** Which upstream answers this request, and why. */
 export interface Decision {
@@ -56,8 +60,10 @@ export interface Exchange {
   failure: UpstreamFailureKind | undefined;
   /** set by the copy stage when this request is also sent to the other side */
   tap: PrimaryTap | undefined;
+  /** set when the request was shed (answered 503 by the proxy itself) */
+  shed: string | undefined;
 }
 
 export function createExchange(id: string, req: IncomingMessage, res: ServerResponse, startedAt: number): Exchange {
-  return { id, req, res, startedAt, route: null, force: undefined, decision: undefined, failure: undefined, tap: undefined };
+  return { id, req, res, startedAt, route: null, force: undefined, decision: undefined, failure: undefined, tap: undefined, shed: undefined };
 }

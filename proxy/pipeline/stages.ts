@@ -9,6 +9,9 @@ import { BAD_REQUEST_TARGET, type RouteTable } from '../routing/route-table.ts';
 import type { Redactor } from '../parity/redact.ts';
 import type { TrafficRecorder } from '../record/traffic-recorder.ts';
 import type { ShadowRunner } from '../shadow/shadow-runner.ts';
+import type { BreakerBoard } from '../safety/circuit-breaker.ts';
+import type { LoadShedder } from '../safety/load-shedder.ts';
+import { SAFE_METHODS } from '../config/schema.ts';
 import { chainTaps, LEGACY, type Exchange } from './exchange.ts';
 
 /** What the stages read; swapped as a whole when the config is reloaded. */
@@ -19,6 +22,9 @@ export interface ProxyState {
   readonly forwarder: Forwarder;
   readonly shadow: ShadowRunner;
   readonly recorder: TrafficRecorder;
+  /** per service, across reloads */
+  readonly breakers: BreakerBoard;
+  readonly shedder: LoadShedder;
   /** what comparisons and recordings hide (config.comparisons.redact) */
   readonly redactor: Redactor;
 }
@@ -54,12 +60,32 @@ export const matchRoute: Stage = (exchange, { routes }) => {
   return true;
 };
 
+/** Over a limit: 503 with Retry-After at once, before any upstream is involved. */
+export const shedLoad: Stage = (exchange, { config, shedder }) => {
+  const reason = shedder.admit(exchange, config);
+  if (!reason) return true;
+  exchange.shed = reason.kind;
+  exchange.res.setHeader('retry-after', String(config.limits.retryAfterS));
+  respondWithError(exchange.res, errors.overloaded(reason.detail, config.limits.retryAfterS), exchange.id);
+  return false;
+};
+
 /**
  * Picks the primary upstream. By the route's stage: legacy and shadow → legacy, cutover → the
  * service, canary → the service when the route's flag is on for this request. A tester's force
  * wins over every stage.
  */
-export const decide: Stage = (exchange, { config, flags }) => {
+export const decide: Stage = (exchange, state) => {
+  chooseUpstream(exchange, state);
+  const d = exchange.decision!;
+  // a service whose breaker is open is out of the path: legacy answers, whatever the method
+  if (d.primary !== LEGACY && d.reason !== 'forced' && !state.breakers.allows(d.primary)) {
+    exchange.decision = { primary: LEGACY, target: state.config.legacy, reason: 'breaker-open' };
+  }
+  return true;
+};
+
+function chooseUpstream(exchange: Exchange, { config, flags }: ProxyState): void {
   const route = exchange.route;
   if (!route) {
     exchange.decision = { primary: LEGACY, target: config.legacy, reason: 'unmatched' };
@@ -77,8 +103,7 @@ export const decide: Stage = (exchange, { config, flags }) => {
   } else {
     exchange.decision = { primary: LEGACY, target: config.legacy, reason: 'flag-off' };
   }
-  return true;
-};
+}
 
 /** Shadow (and canary with shadow.reverse): maybe send a copy to the other side for comparison. */
 export const copyToCandidate: Stage = (exchange, { config, shadow, redactor }) => {
@@ -94,14 +119,24 @@ export const recordTraffic: Stage = (exchange, { config, recorder, redactor }) =
   return true;
 };
 
-export const forward: Stage = (exchange, { config, forwarder }) => {
-  if (config.targetHeader) exchange.res.setHeader('x-strangler-target', exchange.decision!.primary);
-  forwarder.forward(exchange, config.upstreamTimeoutMs);
+export const forward: Stage = (exchange, { config, forwarder, breakers }) => {
+  const decision = exchange.decision!;
+  if (config.targetHeader) exchange.res.setHeader('x-strangler-target', decision.primary);
+  if (decision.primary === LEGACY) {
+    forwarder.forward(exchange, config.upstreamTimeoutMs);
+    return true;
+  }
+  const service = decision.primary;
+  forwarder.forward(exchange, config.upstreamTimeoutMs, {
+    settle: (ok) => breakers.record(service, ok),
+    // a tester who forced the service wants to see its failure, not legacy's answer
+    fallback: decision.reason !== 'forced' && SAFE_METHODS.has(exchange.req.method ?? 'GET') ? config.legacy : undefined,
+  });
   return true;
 };
 
 /** The life of a request, in order. */
-export const STAGES: readonly Stage[] = [readTesterOverride, matchRoute, decide, copyToCandidate, recordTraffic, forward];
+export const STAGES: readonly Stage[] = [readTesterOverride, matchRoute, shedLoad, decide, copyToCandidate, recordTraffic, forward];
 
 export function runStages(exchange: Exchange, state: ProxyState): void {
   for (let i = 0; i < STAGES.length; i++) {

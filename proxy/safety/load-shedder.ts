@@ -1,0 +1,106 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { Config, RouteConfig } from '../config/schema.ts';
+import type { Exchange } from '../pipeline/exchange.ts';
+
+/**
+ * Load shedding for bursts: a request over a limit is answered 503 + Retry-After at once, so the
+ * requests already admitted keep their latency and the proxy stays responsive. Limits: requests
+ * in flight through the proxy (limits.maxConcurrent), per route in flight and per second
+ * (route limit:), and the event loop's delay (limits.maxEventLoopDelay) as the sign of a proxy
+ * that is itself overloaded.
+ */
+export interface LoadShedder {
+  /** null: admitted (and counted until the response closes); else why it is shed */
+  admit(exchange: Exchange, config: Config): ShedReason | null;
+  readonly stats: { inFlight: number; shed: Record<ShedKind, number>; eventLoopDelayMs: number };
+  close(): void;
+}
+
+export type ShedKind = 'global-concurrency' | 'route-concurrency' | 'route-rate' | 'event-loop';
+
+export interface ShedReason {
+  kind: ShedKind;
+  /** a route name or "global" */
+  scope: string;
+  detail: string;
+}
+
+/** How often the event loop's delay is sampled and judged. */
+const LOOP_WINDOW_MS = 500;
+
+interface RouteLoad {
+  inFlight: number;
+  tokens: number;
+  refilledAt: number;
+}
+
+export function createLoadShedder(): LoadShedder {
+  const stats = { inFlight: 0, shed: { 'global-concurrency': 0, 'route-concurrency': 0, 'route-rate': 0, 'event-loop': 0 }, eventLoopDelayMs: 0 };
+  const routes = new Map<string, RouteLoad>();
+  let loop: IntervalHistogram | undefined;
+  let loopTimer: NodeJS.Timeout | undefined;
+  let lagging = false;
+
+  const watchLoop = () => {
+    if (loop) return;
+    loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    loopTimer = setInterval(() => {
+      stats.eventLoopDelayMs = loop!.percentile(99) / 1e6;
+      loop!.reset();
+    }, LOOP_WINDOW_MS);
+    loopTimer.unref();
+  };
+
+  const loadOf = (route: RouteConfig): RouteLoad => {
+    let load = routes.get(route.name);
+    if (!load) routes.set(route.name, (load = { inFlight: 0, tokens: route.limit.ratePerS, refilledAt: performance.now() }));
+    return load;
+  };
+
+  const shed = (kind: ShedKind, scope: string, detail: string): ShedReason => {
+    stats.shed[kind]++;
+    return { kind, scope, detail };
+  };
+
+  return {
+    stats,
+    admit(exchange, config) {
+      const { limits } = config;
+      if (limits.maxEventLoopDelayMs > 0) {
+        watchLoop();
+        lagging = stats.eventLoopDelayMs > limits.maxEventLoopDelayMs;
+        if (lagging) return shed('event-loop', 'global', `the proxy's event loop lags ${stats.eventLoopDelayMs.toFixed(0)} ms (limits.maxEventLoopDelay ${limits.maxEventLoopDelayMs} ms)`);
+      }
+      if (stats.inFlight >= limits.maxConcurrent) return shed('global-concurrency', 'global', `${stats.inFlight} requests in flight (limits.maxConcurrent)`);
+      const route = exchange.route;
+      let load: RouteLoad | undefined;
+      if (route && (route.limit.concurrent > 0 || route.limit.ratePerS > 0)) {
+        load = loadOf(route);
+        if (route.limit.concurrent > 0 && load.inFlight >= route.limit.concurrent) {
+          return shed('route-concurrency', route.name, `${load.inFlight} requests of route ${route.name} in flight (its limit.concurrent)`);
+        }
+        if (route.limit.ratePerS > 0) {
+          // token bucket: refilled at the rate, holding at most one second of it
+          const now = performance.now();
+          load.tokens = Math.min(route.limit.ratePerS, load.tokens + ((now - load.refilledAt) / 1000) * route.limit.ratePerS);
+          load.refilledAt = now;
+          if (load.tokens < 1) return shed('route-rate', route.name, `route ${route.name} is over its limit.rate of ${route.limit.ratePerS}/s`);
+          load.tokens -= 1;
+        }
+        load.inFlight++;
+      }
+      stats.inFlight++;
+      const counted = load;
+      exchange.res.once('close', () => {
+        stats.inFlight--;
+        if (counted) counted.inFlight--;
+      });
+      return null;
+    },
+    close() {
+      if (loopTimer) clearInterval(loopTimer);
+      loop?.disable();
+    },
+  };
+}
