@@ -1,0 +1,224 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ComparisonOutcome } from '../comparison/types.ts';
+import type { UpstreamFailureKind } from '../forward/upstream-error.ts';
+
+/**
+ * The proxy's Prometheus metrics, in a registry of their own (never prom-client's global one,
+ * so tests and several proxies in one process do not share series).
+ *
+ * Label cardinality is bounded by construction: labels only ever take route names, upstream
+ * names, status classes and fixed words (failure kinds, comparison outcomes, breaker states),
+ * never raw paths, methods or ids. A caller that passes something unbounded as a route anyway
+ * is capped at MAX_ROUTE_LABELS distinct values; past that its series are counted under
+ * "(other)", so a bug costs precision, not the Prometheus server.
+ *
+ * recordRequest runs on every request. Its labelled children are built once per
+ * (route, target[, status class]) and kept in nested Maps, so a request costs two Map lookups,
+ * an array index and the inc/observe calls. Measured (node 20, 1e6 calls after warm-up, 4 routes
+ * × 2 targets, mixed statuses): ~0.8 µs per call with the cache, ~1.0 µs with `labels(...)` per
+ * call. What is left is prom-client itself: a bound child still validates and hashes its labels
+ * on every inc (~0.14 µs) and observe (~0.26 µs).
+ */
+export interface ProxyMetrics {
+  /** the Content-Type header to send with render() */
+  readonly contentType: string;
+  /** route null: no route matched; target: the primary upstream that answered */
+  recordRequest(route: string | null, target: string, status: number, seconds: number): void;
+  /** kind: an UpstreamFailureKind; anything else is counted as "other" */
+  recordUpstreamFailure(route: string | null, target: string, kind: UpstreamFailureKind | string): void;
+  recordComparison(route: string, outcome: ComparisonOutcome): void;
+  /** scope: a route name or "global"; reason: a fixed word, never free text */
+  recordShed(scope: string, reason: string): void;
+  setShare(route: string, percent: number): void;
+  setRolloutStep(route: string, step: number): void;
+  setBreakerState(service: string, state: BreakerState): void;
+  setControlPlane(degraded: boolean): void;
+  /** drops every series labelled with this route (the route left the config) */
+  forgetRoute(route: string): void;
+  /** the text exposition format */
+  render(): Promise<string>;
+}
+
+export interface ProxyMetricsOptions {
+  /** process_* and nodejs_* metrics from prom-client; default true */
+  collectProcess?: boolean;
+  /** what the proxy's metric names start with; default "strangler_". Process metrics keep their standard names. */
+  prefix?: string;
+}
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+export const UNMATCHED_ROUTE = '(unmatched)';
+export const OTHER_ROUTE = '(other)';
+export const MAX_ROUTE_LABELS = 1000;
+
+const DEFAULT_PREFIX = 'strangler_';
+/** From a cache hit to an upstream timeout: a proxy hop is mostly milliseconds. */
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Indexed by Math.floor(status / 100); "other" for what HTTP does not define. */
+const STATUS_CLASSES = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+/** A Record so a new UpstreamFailureKind does not compile until it is listed here. */
+const FAILURE_KINDS: Record<UpstreamFailureKind, true> = { timeout: true, refused: true, reset: true, dns: true, other: true };
+const BREAKER_VALUES: Record<BreakerState, number> = { closed: 0, 'half-open': 0.5, open: 1 };
+
+interface TrafficChildren {
+  requests: Counter.Internal;
+  duration: Histogram.Internal<string>;
+  /** by status class index, built on first use */
+  responses: (Counter.Internal | undefined)[];
+}
+
+/** Everything labelled with one route value, and how to remove it again. */
+interface RouteSeries {
+  label: string;
+  traffic: Map<string, TrafficChildren>;
+  /** key: target + "\n" + kind, or outcome, or reason: the cold paths share one map */
+  others: Map<string, Counter.Internal | Gauge.Internal<string>>;
+  removals: (() => void)[];
+}
+
+export function createProxyMetrics(options: ProxyMetricsOptions = {}): ProxyMetrics {
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  assertPrefix(prefix);
+  const register = new Registry();
+  const registers = [register];
+
+  const requests = new Counter({ name: `${prefix}requests_total`, help: 'Requests answered, by route and primary upstream.', labelNames: ['route', 'target'], registers });
+  const responses = new Counter({
+    name: `${prefix}responses_total`,
+    help: 'Responses sent, by route, primary upstream and status class.',
+    labelNames: ['route', 'target', 'status_class'],
+    registers,
+  });
+  const duration = new Histogram({
+    name: `${prefix}request_duration_seconds`,
+    help: 'Time from request arrival to response end, by route and primary upstream.',
+    labelNames: ['route', 'target'],
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const upstreamErrors = new Counter({
+    name: `${prefix}upstream_errors_total`,
+    help: 'Upstreams that gave no answer, by route, upstream and kind of failure.',
+    labelNames: ['route', 'target', 'kind'],
+    registers,
+  });
+  const comparisons = new Counter({ name: `${prefix}shadow_comparisons_total`, help: 'Shadow comparisons, by route and outcome.', labelNames: ['route', 'outcome'], registers });
+  const shed = new Counter({ name: `${prefix}shed_total`, help: 'Requests refused to protect an upstream, by scope (route or global) and reason.', labelNames: ['scope', 'reason'], registers });
+  const share = new Gauge({ name: `${prefix}route_share_percent`, help: 'Share of a route’s traffic answered by its service, in percent.', labelNames: ['route'], registers });
+  const rolloutStep = new Gauge({ name: `${prefix}rollout_step`, help: 'Current step of a route’s rollout plan.', labelNames: ['route'], registers });
+  const breakerOpen = new Gauge({ name: `${prefix}breaker_open`, help: 'Circuit breaker per service: 1 open, 0.5 half-open, 0 closed.', labelNames: ['service'], registers });
+  const controlPlaneDegraded = new Gauge({ name: `${prefix}control_plane_degraded`, help: '1 while the flag source is unreachable and last known flags are used.', registers });
+
+  if (options.collectProcess ?? true) collectDefaultMetrics({ register });
+
+  const createSeries = (label: string): RouteSeries => ({ label, traffic: new Map(), others: new Map(), removals: [] });
+  const routes = new Map<string, RouteSeries>();
+  const unmatched = createSeries(UNMATCHED_ROUTE);
+  const other = createSeries(OTHER_ROUTE);
+
+  /** The caller's route, or "(other)" once MAX_ROUTE_LABELS routes have series; overflow is not remembered, so it cannot grow memory either. */
+  function seriesOf(route: string): RouteSeries {
+    let series = routes.get(route);
+    if (series === undefined) {
+      if (routes.size >= MAX_ROUTE_LABELS) return other;
+      series = createSeries(route);
+      routes.set(route, series);
+    }
+    return series;
+  }
+
+  /** A labelled child, remembered with its removal so forgetRoute can drop the series. */
+  function labelled<T>(series: RouteSeries, metric: { labels(...values: string[]): T; remove(...values: string[]): void }, values: string[]): T {
+    series.removals.push(() => metric.remove(...values));
+    return metric.labels(...values);
+  }
+
+  function createTraffic(series: RouteSeries, target: string): TrafficChildren {
+    const children: TrafficChildren = {
+      requests: labelled(series, requests, [series.label, target]),
+      duration: labelled(series, duration, [series.label, target]),
+      responses: [],
+    };
+    series.traffic.set(target, children);
+    return children;
+  }
+
+  function counterOf(series: RouteSeries, key: string, metric: Counter<string>, values: string[]): Counter.Internal {
+    let child = series.others.get(key) as Counter.Internal | undefined;
+    if (child === undefined) {
+      child = labelled(series, metric, values);
+      series.others.set(key, child);
+    }
+    return child;
+  }
+
+  function gaugeOf(series: RouteSeries, key: string, metric: Gauge<string>): Gauge.Internal<string> {
+    let child = series.others.get(key) as Gauge.Internal<string> | undefined;
+    if (child === undefined) {
+      child = labelled(series, metric, [series.label]);
+      series.others.set(key, child);
+    }
+    return child;
+  }
+
+  return {
+    contentType: register.contentType,
+
+    recordRequest(route, target, status, seconds) {
+      const series = route === null ? unmatched : seriesOf(route);
+      const traffic = series.traffic.get(target) ?? createTraffic(series, target);
+      traffic.requests.inc();
+      traffic.duration.observe(seconds);
+      const classIndex = status >= 100 && status < 600 ? (status / 100) | 0 : 0;
+      (traffic.responses[classIndex] ??= labelled(series, responses, [series.label, target, STATUS_CLASSES[classIndex]])).inc();
+    },
+
+    recordUpstreamFailure(route, target, kind) {
+      const series = route === null ? unmatched : seriesOf(route);
+      const known = Object.hasOwn(FAILURE_KINDS, kind) ? kind : 'other';
+      counterOf(series, `failure\n${target}\n${known}`, upstreamErrors, [series.label, target, known]).inc();
+    },
+
+    recordComparison(route, outcome) {
+      const series = seriesOf(route);
+      counterOf(series, `comparison\n${outcome}`, comparisons, [series.label, outcome]).inc();
+    },
+
+    recordShed(scope, reason) {
+      const series = seriesOf(scope);
+      counterOf(series, `shed\n${reason}`, shed, [series.label, reason]).inc();
+    },
+
+    setShare(route, percent) {
+      gaugeOf(seriesOf(route), 'share', share).set(percent);
+    },
+
+    setRolloutStep(route, step) {
+      gaugeOf(seriesOf(route), 'rollout-step', rolloutStep).set(step);
+    },
+
+    setBreakerState(service, state) {
+      breakerOpen.set({ service }, BREAKER_VALUES[state]);
+    },
+
+    setControlPlane(degraded) {
+      controlPlaneDegraded.set(degraded ? 1 : 0);
+    },
+
+    forgetRoute(route) {
+      const series = routes.get(route);
+      if (series === undefined) return;
+      for (const remove of series.removals) remove();
+      routes.delete(route);
+    },
+
+    render: () => register.metrics(),
+  };
+}
+
+function assertPrefix(prefix: string): void {
+  if (!/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/.test(prefix)) {
+    throw new TypeError(`metrics prefix ${JSON.stringify(prefix)} is not a valid Prometheus name start: use letters, digits, _ and :, not starting with a digit`);
+  }
+}
