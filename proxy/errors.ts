@@ -192,4 +192,10 @@ export const errors = {
       503,
       `the proxy is shedding load: ${detail}; retry after ${retryAfterS} s`,
     ),
+  adminNotConfigured: (file: string) =>
+    new StranglerError(
+      'STRANGLER_ERR_ADMIN_NOT_CONFIGURED',
+      500,
+      `${file} has no admin: section, so there is no admin API to ask; add admin: { listen: 127.0.0.1:9090, operatorToken: \${STRANGLER_ADMIN_TOKEN}, readToken: \${STRANGLER_ADMIN_READ_TOKEN} } and restart the proxy`,
+    ),
 } as const;

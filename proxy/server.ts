@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema.ts';
 import { createFlagSource, type FlagSource } from './flags/flag-source.ts';
 import { createForwarder } from './forward/forwarder.ts';
-import { createExchange } from './pipeline/exchange.ts';
+import { createExchange, type Exchange } from './pipeline/exchange.ts';
 import { runStages, type ProxyState } from './pipeline/stages.ts';
 import { buildRouteTable } from './routing/route-table.ts';
 import { createAccessLog } from './access-log.ts';
@@ -15,6 +15,8 @@ import { createRedactor } from './parity/redact.ts';
 import { createTrafficRecorder } from './record/traffic-recorder.ts';
 import { createBreakerBoard } from './safety/circuit-breaker.ts';
 import { createLoadShedder } from './safety/load-shedder.ts';
+import { createProxyMetrics, type ProxyMetrics } from './metrics/proxy-metrics.ts';
+import { createRateTracker, type RateTracker } from './metrics/rate-tracker.ts';
 
 export interface Proxy {
   /** not listening yet: call server.listen() */
@@ -23,6 +25,8 @@ export interface Proxy {
   readonly state: ProxyState;
   /** where comparisons are stored; null when no route compared at start */
   readonly store: ComparisonStore | null;
+  readonly metrics: ProxyMetrics;
+  readonly rates: RateTracker;
   /** swap to a new, already validated config; in-flight requests finish on the old one */
   reload(config: Config): Promise<void>;
   close(): Promise<void>;
@@ -41,14 +45,19 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
   const forwarder = createForwarder(logger);
   const ownsStore = givenStore === undefined;
   const store = ownsStore ? await openConfiguredStore(config, logger) : givenStore;
-  const shadow: ShadowRunner = createShadowRunner({ logger, store });
+  const metrics = createProxyMetrics();
+  const rates = createRateTracker();
+  const shadow: ShadowRunner = createShadowRunner({ logger, store, onOutcome: (route, outcome) => metrics.recordComparison(route, outcome) });
   const recorder = createTrafficRecorder(logger);
   const shedder = createLoadShedder();
   // breakers live as long as the proxy: a reload does not forget a failing service
   const breakers = createBreakerBoard({
     failures: config.breaker.failures,
     openForMs: config.breaker.openForMs,
-    onChange: (service, to, why) => logger.warn({ service, breaker: to, why }, `circuit breaker ${to}`),
+    onChange: (service, to, why) => {
+      metrics.setBreakerState(service, to);
+      logger.warn({ service, breaker: to, why }, `circuit breaker ${to}`);
+    },
   });
   let state: ProxyState = {
     config,
@@ -62,6 +71,15 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
     redactor: createRedactor(config.comparisons.redact),
   };
   let sequence = 0;
+  /** metrics and rates of a finished request; labels are route and upstream names only */
+  const observe = (exchange: Exchange) => {
+    const route = exchange.route?.name ?? null;
+    const target = exchange.decision?.primary ?? (exchange.shed ? 'shed' : 'none');
+    metrics.recordRequest(route, target, exchange.res.statusCode, (performance.now() - exchange.startedAt) / 1000);
+    if (exchange.failure) metrics.recordUpstreamFailure(route, target, exchange.failure);
+    if (exchange.shed) metrics.recordShed(exchange.shed.startsWith('route') ? (route ?? 'global') : 'global', exchange.shed);
+    if (route) rates.record(route, target);
+  };
   const accessLog = createAccessLog(logger);
   const idPrefix = `${process.pid.toString(36)}-`;
 
@@ -69,7 +87,10 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && incoming.length <= 64 ? incoming : idPrefix + (++sequence).toString(36);
     const exchange = createExchange(id, req, res, performance.now());
-    if (accessLog) res.once('close', () => accessLog.record(exchange));
+    res.once('close', () => {
+      accessLog?.record(exchange);
+      observe(exchange);
+    });
     runStages(exchange, state);
   });
 
@@ -93,6 +114,8 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
   return {
     server,
     store,
+    metrics,
+    rates,
     get state() {
       return state;
     },

@@ -4,10 +4,13 @@ import type { Config } from '../config/schema.ts';
 import { watchConfig } from '../config/watch-config.ts';
 import { ConfigError, errors } from '../errors.ts';
 import { buildProxy, type Proxy } from '../server.ts';
+import { startAdmin, type RunningAdmin } from '../admin/start-admin.ts';
 
 export interface RunningProxy {
   proxy: Proxy;
   url: string;
+  /** the admin API's address, when routes.yaml has admin: */
+  adminUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -38,12 +41,23 @@ export async function runProxy(config: Config, logger: Logger, listen?: { host?:
   );
   const onHup = () => void watcher.reload();
   process.on('SIGHUP', onHup);
+  let admin: RunningAdmin | undefined;
+  try {
+    if (config.admin) admin = await startAdmin(proxy, config, logger);
+  } catch (err) {
+    process.off('SIGHUP', onHup);
+    watcher.close();
+    await proxy.close();
+    throw err;
+  }
   return {
     proxy,
     url,
+    adminUrl: admin?.url,
     async stop() {
       process.off('SIGHUP', onHup);
       watcher.close();
+      await admin?.stop();
       await proxy.close();
     },
   };

@@ -3,11 +3,13 @@ import { loadConfig } from '../config/load-config.ts';
 import { errors } from '../errors.ts';
 import { applyShare, describeShare, emptyFlags, readFlagsFile, writeFlagsFile, type ShareChange } from '../flags/flags-file.ts';
 import { CONFIG_OPTION, parseCommandArgs, UsageError, type Command } from './command.ts';
+import { adminClientFor, defaultReason, isUnreachable } from './admin-target.ts';
+import { describe as describeChange } from './status.ts';
 
 export const shiftCommand: Command = {
   name: 'shift',
   summary: "shift a route's traffic to its service: 0-100 %, or on/off (kill switch)",
-  usage: `Usage: strangler shift <route> <percent|on|off> [--config routes.yaml]
+  usage: `Usage: strangler shift <route> <percent|on|off> [--reason "why"] [--config routes.yaml]
 
 Sets the share of requests a route sends to its service. The share is sticky per user
 (userId, else session): raising it only moves users from legacy to the service, never back.
@@ -15,23 +17,38 @@ Sets the share of requests a route sends to its service. The share is sticky per
   off        kill switch: every request of the route goes to legacy at once; the share is kept
   on         re-enable the flag with its previous share
 A running proxy applies the change within a second, without a restart.
-In local mode this rewrites the flags file atomically.
+With admin: in routes.yaml the change goes through the running proxy's admin API and is
+written to the audit log; otherwise (or while the proxy is down, in local mode) the flags file
+is rewritten atomically.
 
 Options:
   -c, --config <file>  config file (default: ./routes.yaml)
+      --reason <text>  why (kept in the audit log)
+      --token <t>      admin operator token (default: admin.operatorToken from the config)
   -h, --help           show this help
 
 Examples:
   strangler shift rooms-get 10
   strangler shift rooms-get off`,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, CONFIG_OPTION);
+    const { values, positionals } = parseCommandArgs(argv, { ...CONFIG_OPTION, reason: { type: 'string' }, token: { type: 'string' } });
     if (positionals.length !== 2) throw new UsageError('expected a route and a share, e.g. strangler shift rooms-get 25');
     const [routeName, share] = positionals;
     const change = parseShare(share);
     const config = await loadConfig(values.config);
     const route = config.routes.find((r) => r.name === routeName);
     if (!route) throw errors.unknownRoute(routeName, config.routes.map((r) => r.name));
+    const client = 'percent' in change ? adminClientFor(config, 'operator', values.token) : undefined;
+    if (client && 'percent' in change) {
+      try {
+        const done = await client.shift(route.name, change.percent, values.reason ?? defaultReason('shift'));
+        console.log(`${done.route}: ${describeChange(done.from)} → ${describeChange(done.to)} of requests to "${route.service}" (through the proxy's admin API, in the audit log)`);
+        return 0;
+      } catch (err) {
+        if (!isUnreachable(err) || config.flags.kind !== 'file') throw err;
+        console.error(`the proxy's admin API is not reachable (${(err as Error).message}); rewriting the flags file directly, without an audit entry`);
+      }
+    }
     if (config.flags.kind !== 'file') throw errors.shiftNeedsLocalFlags(config.flags.url);
     const file = config.flags.file;
     const exists = await access(file).then(() => true, () => false);

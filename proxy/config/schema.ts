@@ -102,6 +102,15 @@ export interface BreakerConfig {
   openForMs: number;
 }
 
+/** routes.yaml `admin:` — the ops API (routes, shift, rollback, audit, metrics, health). */
+export interface AdminConfig {
+  listen: { host: string; port: number };
+  /** may read routes, audit and metrics */
+  readToken: string;
+  /** may also change routes; empty: the API is read-only */
+  operatorToken: string;
+}
+
 /** routes.yaml `limits:` — global load shedding. */
 export interface LimitsConfig {
   /** requests in flight through the proxy; more get 503 */
@@ -174,17 +183,20 @@ export interface Config {
   recording: RecordingConfig | null;
   breaker: BreakerConfig;
   limits: LimitsConfig;
+  /** null: no admin API */
+  admin: AdminConfig | null;
 }
 
 /** Keys allowed at each level; anything else is reported with a "did you mean". */
 export const KNOWN_KEYS = {
-  top: ['listen', 'legacy', 'services', 'flags', 'context', 'testers', 'upstreamTimeout', 'targetHeader', 'log', 'routes', 'comparisons', 'recording', 'breaker', 'limits'],
+  top: ['listen', 'legacy', 'services', 'flags', 'context', 'testers', 'upstreamTimeout', 'targetHeader', 'log', 'routes', 'comparisons', 'recording', 'breaker', 'limits', 'admin'],
   service: ['url', 'sandbox'],
   shadow: ['sample', 'timeout', 'maxRequestBody', 'writes', 'reverse', 'noiseSample', 'noiseWarmup', 'noiseDelay'],
   comparisons: ['database', 'retention', 'maxRows', 'maxConcurrent', 'captureLimit', 'storedBodyLimit', 'redact'],
   redact: ['fields', 'headers'],
   recording: ['file', 'maxBody'],
   breaker: ['failures', 'openFor'],
+  admin: ['listen', 'readToken', 'operatorToken'],
   limits: ['maxConcurrent', 'maxEventLoopDelay', 'retryAfter'],
   routeLimit: ['concurrent', 'rate'],
   flags: ['file', 'unleash'],

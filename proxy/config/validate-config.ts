@@ -108,6 +108,7 @@ class Reader {
     const comparisons = this.readComparisons(root);
     const breaker = this.readBreaker(root);
     const limits = this.readLimits(root);
+    const admin = this.readAdmin(root);
     const recording = this.readRecording(root);
     if (!recording) {
       const recorded = routes.find((r) => r.record > 0);
@@ -123,6 +124,7 @@ class Reader {
       recording,
       breaker,
       limits,
+      admin,
       flags,
       context,
       testers,
@@ -133,15 +135,34 @@ class Reader {
     });
   }
 
-  private readListen(root: YAMLMap): Config['listen'] {
-    const raw = this.readString(root, 'listen', 'listen') ?? DEFAULTS.listen;
+  private readListen(root: YAMLMap, at = 'listen', fallback: string = DEFAULTS.listen): Config['listen'] {
+    const raw = this.readString(root, 'listen', at) ?? fallback;
     const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(raw);
     const port = m ? Number(m[2]) : NaN;
     if (!m || port > 65535) {
-      this.report(this.child(root, 'listen') ?? root, 'listen', `"${raw}" is not host:port; write e.g. listen: 127.0.0.1:8080 (port 0 picks a free one)`);
+      this.report(this.child(root, 'listen') ?? root, at, `"${raw}" is not host:port; write e.g. listen: ${fallback} (port 0 picks a free one)`);
       return { host: '127.0.0.1', port: 8080 };
     }
     return { host: m[1].replace(/^\[|\]$/g, ''), port };
+  }
+
+  private readAdmin(root: YAMLMap): Config['admin'] {
+    const node = this.child(root, 'admin');
+    if (node === undefined || !this.assertMap(node, 'admin')) return null;
+    const map = node as YAMLMap;
+    this.assertKeys(map, 'admin', KNOWN_KEYS.admin);
+    const listen = this.readListen(map, 'admin.listen', '127.0.0.1:9090');
+    const readToken = this.readString(map, 'readToken', 'admin.readToken') ?? '';
+    const operatorToken = this.readString(map, 'operatorToken', 'admin.operatorToken') ?? '';
+    if (!readToken && !operatorToken) {
+      this.report(map, 'admin', 'give at least one token: operatorToken: ${STRANGLER_ADMIN_TOKEN} (may change routes) and readToken: ${STRANGLER_ADMIN_READ_TOKEN} (may only read)');
+    } else if (readToken && readToken === operatorToken) {
+      this.report(this.child(map, 'readToken'), 'admin.readToken', 'the read token and the operator token must differ, or reading would allow changing');
+    }
+    for (const [key, token] of [['readToken', readToken], ['operatorToken', operatorToken]] as const) {
+      if (token && token.length < 16) this.report(this.child(map, key), `admin.${key}`, 'a token must be at least 16 characters; generate one with: openssl rand -hex 24');
+    }
+    return { listen, readToken, operatorToken };
   }
 
   private readServices(root: YAMLMap): Record<string, URL> {

@@ -214,7 +214,7 @@ export async function openComparisonStore(db: Knex, options: StoreOptions): Prom
  * Several proxies open the same store at once (--workers, replicas sharing MySQL): knex lets one
  * migrate and refuses the others with a lock error; they wait for it instead of failing.
  */
-async function migrateWhenFree(db: Knex): Promise<void> {
+export async function migrateWhenFree(db: Knex): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await migrateProxyStore(db);

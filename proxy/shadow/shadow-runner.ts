@@ -50,6 +50,8 @@ export interface ShadowRunnerOptions {
   logger: Logger;
   /** null: comparisons are counted but not stored */
   store: ComparisonStore | null;
+  /** every outcome, for metrics */
+  onOutcome?: (route: string, outcome: ComparisonOutcome) => void;
 }
 
 /** Noise calls pending at once; more are not made (noise is learned from a sample anyway). */
@@ -61,7 +63,7 @@ export const COPY_HEADER = 'x-strangler-copy';
 /** Request headers that say nothing about what was asked; not stored. */
 const UNSTORED_REQUEST_HEADERS = /^(x-forwarded-|x-real-ip$|via$|content-length$)/;
 
-export function createShadowRunner({ logger, store }: ShadowRunnerOptions): ShadowRunner {
+export function createShadowRunner({ logger, store, onOutcome }: ShadowRunnerOptions): ShadowRunner {
 
   const learner = createNoiseLearner();
   const pools = new Map<string, Pool>();
@@ -142,6 +144,7 @@ export function createShadowRunner({ logger, store }: ShadowRunnerOptions): Shad
   const storeSkip = (_exchange: Exchange, _redactor: Redactor, route: RouteConfig, reason: SkipReason, detail: string) => {
     stats.skipped[reason]++;
     stats.outcomes.skipped++;
+    onOutcome?.(route.name, 'skipped');
     store?.count(route.name, 'shadow', 'skipped', reason);
     logger.debug({ route: route.name, reason, detail }, 'copy skipped');
   };
@@ -193,7 +196,7 @@ export function createShadowRunner({ logger, store }: ShadowRunnerOptions): Shad
       stats.started++;
       stats.inFlight++;
       if (stats.inFlight > stats.highWater) stats.highWater = stats.inFlight;
-      const run = new CopyRun(exchange, route, copyTo, config, { poolFor, comparatorFor, wantsNoise, learnNoise, learner, store, redactor, logger, stats });
+      const run = new CopyRun(exchange, route, copyTo, config, { poolFor, comparatorFor, wantsNoise, learnNoise, learner, store, redactor, logger, stats, onOutcome });
       exchange.tap = run;
       run.start().finally(finish);
     },
@@ -218,6 +221,7 @@ interface RunContext {
   redactor: Redactor;
   logger: Logger;
   stats: ShadowStats;
+  onOutcome?: (route: string, outcome: ComparisonOutcome) => void;
 }
 
 /** One copied request: the primary's captured answer, the copy's answer, maybe a noise call. */
@@ -334,6 +338,7 @@ class CopyRun implements PrimaryTap {
     if (!copied.ok) result = compareCandidateError(copied.error);
     else result = ctx.comparatorFor(route)(legacy!, service!);
     ctx.stats.outcomes[result.outcome]++;
+    ctx.onOutcome?.(route.name, result.outcome);
     if (result.outcome !== 'match') {
       ctx.logger.debug({ route: route.name, outcome: result.outcome, paths: result.differences.map((d) => d.path).slice(0, 5) }, 'comparison');
     }
@@ -345,6 +350,7 @@ class CopyRun implements PrimaryTap {
   private storeSkipped(reason: SkipReason, detail: string): void {
     this.ctx.stats.skipped[reason]++;
     this.ctx.stats.outcomes.skipped++;
+    this.ctx.onOutcome?.(this.route.name, 'skipped');
     this.ctx.store?.count(this.route.name, 'shadow', 'skipped', reason);
     this.ctx.logger.debug({ route: this.route.name, reason, detail }, 'copy skipped');
   }

@@ -66,7 +66,7 @@ t.test('strangler demo without PHP fails fast with the install hint', async (t) 
 });
 
 t.test('every command has --help; no command or an unknown one prints the list', async (t) => {
-  for (const name of ['demo', 'proxy', 'check', 'shift', 'parity', 'replay', 'diff', 'migrate']) {
+  for (const name of ['demo', 'proxy', 'check', 'status', 'shift', 'rollback', 'promote', 'audit', 'parity', 'replay', 'diff', 'migrate']) {
     const res = await runCli([name, '--help']);
     t.equal(res.code, 0, `${name} --help exits 0`);
     t.match(res.stdout, new RegExp(`^Usage: strangler ${name}`), `${name} --help prints its usage`);

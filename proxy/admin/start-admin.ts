@@ -1,0 +1,67 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.ts';
+import { errors } from '../errors.ts';
+import { migrateWhenFree } from '../parity/comparison-store.ts';
+import type { Proxy } from '../server.ts';
+import { comparesAnyRoute } from '../server.ts';
+import { createDb, parseDatabaseUrl } from '../../services/rooms/db.ts';
+import { buildAdminApp, type Readiness } from './admin-app.ts';
+import { createAuditLog } from './audit-log.ts';
+import { createFlagRouteController } from './flag-route-controller.ts';
+
+export interface RunningAdmin {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The admin API of a running proxy, on its own address (routes.yaml admin.listen, 127.0.0.1 by
+ * default). The audit log lives in the proxy's database (comparisons.database).
+ */
+export async function startAdmin(proxy: Proxy, config: Config, logger: Logger): Promise<RunningAdmin> {
+  const admin = config.admin!;
+  const database = config.comparisons.database;
+  const target = parseDatabaseUrl(database);
+  if (target.kind === 'sqlite') mkdirSync(path.dirname(target.filename), { recursive: true });
+  const db = createDb(database);
+  await migrateWhenFree(db);
+  const controller = createFlagRouteController({ config: () => proxy.state.config, rates: proxy.rates, store: proxy.store, metrics: proxy.metrics });
+  const readiness = (): Readiness => {
+    const state = proxy.state;
+    const breakers = Object.values(state.breakers.states());
+    const checks: Readiness['checks'] = {
+      breakers: breakers.some((b) => b !== 'closed') ? 'degraded' : 'ok',
+      comparisons: comparesAnyRoute(state.config) && !proxy.store ? 'degraded' : 'ok',
+      load: state.shedder.stats.shed['event-loop'] > 0 && state.shedder.stats.eventLoopDelayMs > state.config.limits.maxEventLoopDelayMs && state.config.limits.maxEventLoopDelayMs > 0 ? 'degraded' : 'ok',
+    };
+    return { ready: !Object.values(checks).includes('down'), checks };
+  };
+  const app = buildAdminApp({
+    controller,
+    audit: createAuditLog(db),
+    tokens: { read: admin.readToken, operator: admin.operatorToken },
+    logger: logger.child({ component: 'admin' }),
+    readiness,
+    renderMetrics: async () => ({ contentType: proxy.metrics.contentType, body: await proxy.metrics.render() }),
+  });
+  try {
+    await app.listen({ host: admin.listen.host, port: admin.listen.port });
+  } catch (err) {
+    await app.close();
+    await db.destroy();
+    throw (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? errors.portInUse('the admin API', `${admin.listen.host}:${admin.listen.port}`, err) : err;
+  }
+  const address = app.server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  logger.info({ url, readOnly: !admin.operatorToken }, 'admin API listening');
+  return {
+    url,
+    async stop() {
+      await app.close();
+      await db.destroy();
+    },
+  };
+}

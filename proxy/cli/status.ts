@@ -1,0 +1,110 @@
+import { loadConfig } from '../config/load-config.ts';
+import { errors } from '../errors.ts';
+import type { RouteStatus } from '../admin/route-controller.ts';
+import { adminClientFor, defaultReason } from './admin-target.ts';
+import { CONFIG_OPTION, parseCommandArgs, UsageError, type Command } from './command.ts';
+
+const TOKEN_OPTION = { token: { type: 'string' } } as const;
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: "every route as the running proxy sees it: stage, share, kill switch, req/s, parity",
+  usage: `Usage: strangler status [--config routes.yaml] [--json] [--token t]
+
+Asks the running proxy's admin API (routes.yaml admin:) for every route: stage, the share of
+its flag, whether the flag is on, requests per second per target over the last minute, and
+parity over the last hour when the route compares.
+
+Options:
+  -c, --config <file>  config file (default: ./routes.yaml); admin.listen and the tokens are read from it
+      --token <t>      admin token (default: admin.readToken, else admin.operatorToken)
+      --json           print the routes as JSON
+  -h, --help           show this help`,
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, { ...CONFIG_OPTION, ...TOKEN_OPTION, json: { type: 'boolean', default: false } });
+    const config = await loadConfig(values.config);
+    const client = adminClientFor(config, 'read', values.token);
+    if (!client) throw errors.adminNotConfigured(config.file);
+    const routes = await client.routes();
+    console.log(values.json ? JSON.stringify(routes, null, 2) : formatRoutes(routes));
+    return 0;
+  },
+};
+
+function formatRoutes(routes: RouteStatus[]): string {
+  const head = ['route', 'stage', 'share', 'flag', 'req/s', 'parity'];
+  const rows = routes.map((r) => [
+    r.name,
+    r.stage,
+    r.share === null ? 'custom' : `${r.share} %`,
+    r.enabled ? 'on' : 'off',
+    Object.entries(r.rates).map(([target, rate]) => `${target} ${rate}`).join(', ') || '0',
+    r.parity === null ? '—' : `${(Math.floor(r.parity * 100) / 100).toFixed(2)} %`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  return [head, ...rows].map((row) => row.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+function changeCommand(name: 'rollback' | 'promote', summary: string, explain: string): Command {
+  return {
+    name,
+    summary,
+    usage: `Usage: strangler ${name} <route> [--reason "why"] [--config routes.yaml] [--token t]
+
+${explain}
+The change goes through the running proxy's admin API (routes.yaml admin:) and is written to
+the audit log with its reason.
+
+Options:
+  -c, --config <file>  config file (default: ./routes.yaml)
+      --reason <text>  why (kept in the audit log)
+      --token <t>      operator token (default: admin.operatorToken from the config)
+  -h, --help           show this help`,
+    async run(argv) {
+      const { values, positionals } = parseCommandArgs(argv, { ...CONFIG_OPTION, ...TOKEN_OPTION, reason: { type: 'string' } });
+      if (positionals.length !== 1) throw new UsageError(`give one route, e.g. strangler ${name} rooms-get`);
+      const config = await loadConfig(values.config);
+      const client = adminClientFor(config, 'operator', values.token);
+      if (!client) throw errors.adminNotConfigured(config.file);
+      const change = await client[name](positionals[0], values.reason ?? defaultReason(name));
+      console.log(`${change.route}: ${describe(change.from)} → ${describe(change.to)} (${name}, in the audit log)`);
+      return 0;
+    },
+  };
+}
+
+export function describe(side: { share: number | null; enabled: boolean }): string {
+  const share = side.share === null ? 'custom strategies' : `${side.share} %`;
+  return side.enabled ? share : `off (${share} when on)`;
+}
+
+export const rollbackCommand = changeCommand('rollback', "send a route's traffic back to legacy at once (0 %), audited", 'Sets the route\'s share to 0 %: every request goes to legacy within a second.');
+export const promoteCommand = changeCommand('promote', 'send all of a route\'s traffic to its service (100 %), audited', "Sets the route's share to 100 %. (Step-by-step rollout plans are not built yet.)");
+
+export const auditCommand: Command = {
+  name: 'audit',
+  summary: 'who changed which route, when, from what to what, and why',
+  usage: `Usage: strangler audit [route] [--limit 50] [--json] [--config routes.yaml] [--token t]
+
+Reads the audit log through the running proxy's admin API, newest first.
+
+Options:
+  -c, --config <file>  config file (default: ./routes.yaml)
+      --limit <n>      entries (default 50, at most 1000)
+      --json           print the entries as JSON
+      --token <t>      admin token (default: admin.readToken, else admin.operatorToken)
+  -h, --help           show this help`,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(argv, { ...CONFIG_OPTION, ...TOKEN_OPTION, limit: { type: 'string', default: '50' }, json: { type: 'boolean', default: false } });
+    const limit = Number(values.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be a whole number from 1 to 1000');
+    const config = await loadConfig(values.config);
+    const client = adminClientFor(config, 'read', values.token);
+    if (!client) throw errors.adminNotConfigured(config.file);
+    const entries = await client.audit({ route: positionals[0], limit });
+    if (values.json) console.log(JSON.stringify(entries, null, 2));
+    else if (entries.length === 0) console.log('no changes recorded yet');
+    else for (const e of entries) console.log(`${e.at}  ${e.change.route}  ${e.change.action}  ${describe(e.change.from)} → ${describe(e.change.to)}  by ${e.actor.token}${e.actor.address ? `@${e.actor.address}` : ''}  "${e.reason}"`);
+    return 0;
+  },
+};
