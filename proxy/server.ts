@@ -27,10 +27,14 @@ export interface Proxy {
   readonly store: ComparisonStore | null;
   readonly metrics: ProxyMetrics;
   readonly rates: RateTracker;
+  /** stop accepting, let in-flight requests finish for up to drainMs (default 10 s), then cut them */
+  close(drainMs?: number): Promise<void>;
   /** swap to a new, already validated config; in-flight requests finish on the old one */
   reload(config: Config): Promise<void>;
-  close(): Promise<void>;
 }
+
+/** How long a shutdown waits for requests in flight. */
+export const DRAIN_DEADLINE_MS = 10_000;
 
 export interface ProxyOptions {
   logger: Logger;
@@ -130,9 +134,18 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
       if (flagsChanged) old.flags.close();
       logger.info({ file: next.file, routes: next.routes.length }, 'config applied');
     },
-    async close() {
+    async close(drainMs: number = DRAIN_DEADLINE_MS) {
+      // stop accepting; idle keep-alive connections go now, in-flight requests get drainMs
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        const deadline = setTimeout(() => {
+          logger.warn({ drainMs }, 'requests still in flight at the shutdown deadline are cut');
+          server.closeAllConnections();
+        }, drainMs);
+        deadline.unref();
+        server.close(() => {
+          clearTimeout(deadline);
+          resolve();
+        });
         server.closeIdleConnections();
       });
       state.flags.close();

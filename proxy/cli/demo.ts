@@ -97,6 +97,8 @@ Try it (in another terminal):
   npx strangler shift rooms-get 30${cfg}                           → 30 %, sticky per x-user-id / PHPSESSID
   curl -s -H 'x-user-id: 42' ${proxyUrl}/api/rooms/1 -o /dev/null -w '%header{x-strangler-target}\\n'
   npx strangler shift rooms-get off${cfg}                          → kill switch: back to legacy within a second
+  npx strangler status${cfg}                                       → every route: stage, share, req/s, parity (admin API)
+  npx strangler audit${cfg}                                        → who shifted what, when, why
 
 Parallel run (rooms-list is in stage shadow: legacy answers, rooms gets a copy):
   for p in 1 2 3 4 5; do curl -s "${proxyUrl}/api/rooms?page=$p" >/dev/null; done

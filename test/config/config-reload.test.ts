@@ -53,3 +53,39 @@ t.test('routes.yaml hot reload: a good edit applies, a bad one changes nothing, 
   const finished = await slow;
   t.equal(finished.text, 'slow done', 'the request in flight across both reloads completed');
 });
+
+t.test('reloads (good and bad, and SIGHUP) under a steady load: zero failed requests', async (t) => {
+  const legacy = await startUpstream('legacy');
+  const rooms = await startUpstream('rooms');
+  const dir = t.testdir();
+  const file = path.join(dir, 'routes.yaml');
+  const config = (service: string) =>
+    `listen: 127.0.0.1:0\nlegacy: ${legacy.url}\nservices:\n  rooms: ${rooms.url}\nflags:\n  file: flags.json\nroutes:\n  - name: rooms-get\n    match: GET /api/rooms/:id\n    service: ${service}\n`;
+  await writeFile(file, config('rooms'));
+  await writeFlagsFile(path.join(dir, 'flags.json'), { version: 2, features: [rolloutFeature('rooms-get', 50)] });
+  const logs: any[] = [];
+  const logger = pino({ level: 'info' }, { write: (chunk: string) => void logs.push(...chunk.split('\n').filter(Boolean).map((l) => JSON.parse(l))) });
+  const running = await runProxy(await loadConfig(file), logger);
+  t.teardown(async () => {
+    await running.stop();
+    await legacy.close();
+    await rooms.close();
+  });
+  let stop = false;
+  const statuses: number[] = [];
+  const worker = async (w: number) => {
+    for (let i = 0; !stop; i++) statuses.push((await request(`${running.url}/api/rooms/${w * 1000 + i}`, { headers: { 'x-user-id': `u${i}` } })).status);
+  };
+  const load = Promise.all(Array.from({ length: 8 }, (_, w) => worker(w)));
+  for (let round = 0; round < 3; round++) {
+    await writeFile(file, config('nope'));
+    await eventually(() => logs.filter((l) => l.msg === 'config rejected, still serving the last good one').length > round);
+    await writeFile(file, config('rooms') + `  - name: other-${round}\n    match: GET /other/${round}\n    service: rooms\n`);
+    await eventually(() => logs.filter((l) => l.msg === 'config applied').length > round);
+    process.emit('SIGHUP', 'SIGHUP');
+  }
+  stop = true;
+  await load;
+  t.ok(statuses.length > 100, `a steady load ran through the reloads (${statuses.length} requests)`);
+  t.same([...new Set(statuses)], [200], 'every request succeeded');
+});
