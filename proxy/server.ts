@@ -17,6 +17,7 @@ import { createBreakerBoard } from './safety/circuit-breaker.ts';
 import { createLoadShedder } from './safety/load-shedder.ts';
 import { createProxyMetrics, type ProxyMetrics } from './metrics/proxy-metrics.ts';
 import { createRateTracker, type RateTracker } from './metrics/rate-tracker.ts';
+import { createStepStats, type StepStats } from './rollout/step-stats.ts';
 
 export interface Proxy {
   /** not listening yet: call server.listen() */
@@ -27,6 +28,8 @@ export interface Proxy {
   readonly store: ComparisonStore | null;
   readonly metrics: ProxyMetrics;
   readonly rates: RateTracker;
+  /** what rollout steps are judged on */
+  readonly stepStats: StepStats;
   /** stop accepting, let in-flight requests finish for up to drainMs (default 10 s), then cut them */
   close(drainMs?: number): Promise<void>;
   /** swap to a new, already validated config; in-flight requests finish on the old one */
@@ -51,6 +54,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
   const store = ownsStore ? await openConfiguredStore(config, logger) : givenStore;
   const metrics = createProxyMetrics();
   const rates = createRateTracker();
+  const stepStats = createStepStats();
   const shadow: ShadowRunner = createShadowRunner({ logger, store, onOutcome: (route, outcome) => metrics.recordComparison(route, outcome) });
   const recorder = createTrafficRecorder(logger);
   const shedder = createLoadShedder();
@@ -79,10 +83,19 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
   const observe = (exchange: Exchange) => {
     const route = exchange.route?.name ?? null;
     const target = exchange.decision?.primary ?? (exchange.shed ? 'shed' : 'none');
-    metrics.recordRequest(route, target, exchange.res.statusCode, (performance.now() - exchange.startedAt) / 1000);
+    const seconds = (performance.now() - exchange.startedAt) / 1000;
+    metrics.recordRequest(route, target, exchange.res.statusCode, seconds);
     if (exchange.failure) metrics.recordUpstreamFailure(route, target, exchange.failure);
+    // the service failed, legacy answered: the client saw no error, the service's record must
+    if (exchange.fellBackFrom) metrics.recordUpstreamFailure(route, exchange.fellBackFrom, 'fallback');
     if (exchange.shed) metrics.recordShed(exchange.shed.startsWith('route') ? (route ?? 'global') : 'global', exchange.shed);
-    if (route) rates.record(route, target);
+    if (route) {
+      rates.record(route, target);
+      if (exchange.route!.rollout) {
+        if (exchange.fellBackFrom) stepStats.record(route, exchange.fellBackFrom, 502, seconds * 1000);
+        stepStats.record(route, target, exchange.res.statusCode, seconds * 1000);
+      }
+    }
   };
   const accessLog = createAccessLog(logger);
   const idPrefix = `${process.pid.toString(36)}-`;
@@ -120,6 +133,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
     store,
     metrics,
     rates,
+    stepStats,
     get state() {
       return state;
     },

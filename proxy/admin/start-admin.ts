@@ -11,9 +11,13 @@ import { createDb, parseDatabaseUrl } from '../../services/rooms/db.ts';
 import { buildAdminApp, type Readiness } from './admin-app.ts';
 import { createAuditLog } from './audit-log.ts';
 import { createFlagRouteController } from './flag-route-controller.ts';
+import type { RouteController } from './route-controller.ts';
+import { createRolloutDriver, type RolloutDriver } from '../rollout/rollout-driver.ts';
+import os from 'node:os';
 
 export interface RunningAdmin {
   url: string;
+  rollouts: RolloutDriver;
   stop(): Promise<void>;
 }
 
@@ -28,7 +32,32 @@ export async function startAdmin(proxy: Proxy, config: Config, logger: Logger): 
   if (target.kind === 'sqlite') mkdirSync(path.dirname(target.filename), { recursive: true });
   const db = createDb(database);
   await migrateWhenFree(db);
-  const controller = createFlagRouteController({ config: () => proxy.state.config, rates: proxy.rates, store: proxy.store, metrics: proxy.metrics });
+  const flagController = createFlagRouteController({ config: () => proxy.state.config, rates: proxy.rates, store: proxy.store, metrics: proxy.metrics });
+  const audit = createAuditLog(db);
+  const rollouts = createRolloutDriver({
+    db,
+    config: () => proxy.state.config,
+    controller: flagController,
+    audit,
+    stats: proxy.stepStats,
+    store: proxy.store,
+    logger: logger.child({ component: 'rollout' }),
+    metrics: proxy.metrics,
+    holder: `${os.hostname()}:${process.pid}`,
+  });
+  // what operators do: promote starts the route's plan; a hand-made change stops a running one
+  const controller: RouteController = {
+    list: () => flagController.list(),
+    promote: (route, actor, reason) => rollouts.start(route, actor, reason),
+    async shift(route, percent, actor, reason) {
+      await rollouts.stop(route, `stopped by an operator's shift to ${percent} %: ${reason}`);
+      return flagController.shift(route, percent, actor, reason);
+    },
+    async rollback(route, actor, reason) {
+      await rollouts.stop(route, `stopped by an operator's rollback: ${reason}`);
+      return flagController.rollback(route, actor, reason);
+    },
+  };
   const readiness = (): Readiness => {
     const state = proxy.state;
     const breakers = Object.values(state.breakers.states());
@@ -41,7 +70,7 @@ export async function startAdmin(proxy: Proxy, config: Config, logger: Logger): 
   };
   const app = buildAdminApp({
     controller,
-    audit: createAuditLog(db),
+    audit,
     tokens: { read: admin.readToken, operator: admin.operatorToken },
     logger: logger.child({ component: 'admin' }),
     readiness,
@@ -59,7 +88,9 @@ export async function startAdmin(proxy: Proxy, config: Config, logger: Logger): 
   logger.info({ url, readOnly: !admin.operatorToken }, 'admin API listening');
   return {
     url,
+    rollouts,
     async stop() {
+      rollouts.close();
       await app.close();
       await db.destroy();
     },

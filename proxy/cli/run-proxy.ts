@@ -11,6 +11,7 @@ export interface RunningProxy {
   url: string;
   /** the admin API's address, when routes.yaml has admin: */
   adminUrl?: string;
+  admin?: RunningAdmin;
   stop(): Promise<void>;
 }
 
@@ -54,6 +55,7 @@ export async function runProxy(config: Config, logger: Logger, listen?: { host?:
     proxy,
     url,
     adminUrl: admin?.url,
+    admin,
     async stop() {
       process.off('SIGHUP', onHup);
       watcher.close();

@@ -34,6 +34,7 @@ export const DEFAULTS = {
   },
   recording: { maxBody: 64 * 1024 },
   breaker: { failures: 5, openForMs: 10_000 },
+  rollout: { intervalMs: 5 * 60_000, minRequests: 200, maxErrorRate: 0.005 },
   limits: { maxConcurrent: 10_000, maxEventLoopDelayMs: 0, retryAfterS: 1 },
 } as const;
 
@@ -92,6 +93,24 @@ export interface RouteConfig {
   record: number;
   /** load shedding for this route; 0 = no limit */
   limit: { concurrent: number; ratePerS: number };
+  /** the progressive rollout `strangler promote` starts; null: promote goes to 100 % at once */
+  rollout: RolloutPlan | null;
+}
+
+/** routes.yaml route `rollout:` — steps and the gates that must hold at each. */
+export interface RolloutPlan {
+  /** shares in percent, increasing, the last one 100 */
+  steps: readonly number[];
+  /** time at each step before judging it and moving on */
+  intervalMs: number;
+  /** service requests needed in a step before it is judged; fewer: the step waits */
+  minRequests: number;
+  /** largest share of the service's answers that may be 5xx, above legacy's own rate, 0..1 */
+  maxErrorRate: number;
+  /** largest service p99 in ms; null: not judged */
+  maxP99Ms: number | null;
+  /** smallest parity (0..100) of the step's comparisons; null: not judged */
+  minParity: number | null;
 }
 
 /** routes.yaml `breaker:` — when a failing service is taken out of the path (per service). */
@@ -205,7 +224,8 @@ export const KNOWN_KEYS = {
   source: ['header', 'cookie'],
   testers: ['secret'],
   log: ['level'],
-  route: ['name', 'match', 'service', 'flag', 'stage', 'shadow', 'compare', 'record', 'limit'],
+  route: ['name', 'match', 'service', 'flag', 'stage', 'shadow', 'compare', 'record', 'limit', 'rollout'],
+  rollout: ['steps', 'interval', 'minRequests', 'maxErrorRate', 'maxP99', 'minParity'],
 } as const;
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;

@@ -347,11 +347,12 @@ class Reader {
       const compare = this.readCompare(item, at);
       const record = this.readPercent(item, 'record', `${at}.record`) ?? 0;
       const limit = this.readRouteLimit(item, at);
+      const rollout = this.readRollout(item, at);
       if (service && this.sandboxes.has(service)) {
         this.report(this.child(item, 'service'), `${at}.service`, `"${service}" is a sandbox (it only takes copies of writes); name the real service here and the sandbox under shadow.writes`);
       }
       if (name && parsed && service && services[service] && stage && shadow && compare) {
-        routes.push({ name, methods: parsed.methods, path: parsed.path, service, flag: flag ?? name, line, stage, shadow, compare, record, limit });
+        routes.push({ name, methods: parsed.methods, path: parsed.path, service, flag: flag ?? name, line, stage, shadow, compare, record, limit, rollout: rollout ?? null });
       }
     });
     return routes;
@@ -496,6 +497,41 @@ class Reader {
       else ratePerS = Number(m[1]) / (m[2] === 'm' ? 60 : 1);
     }
     return { concurrent, ratePerS };
+  }
+
+  private readRollout(item: YAMLMap, at: string): RouteConfig['rollout'] | undefined {
+    const node = this.child(item, 'rollout');
+    const where = `${at}.rollout`;
+    if (node === undefined || !this.assertMap(node, where)) return undefined;
+    const map = node as YAMLMap;
+    this.assertKeys(map, where, KNOWN_KEYS.rollout);
+    const d = DEFAULTS.rollout;
+    const stepsNode = this.child(map, 'steps');
+    let steps: number[] = [];
+    if (stepsNode === undefined) this.report(map, `${where}.steps`, 'missing; write steps: [1, 5, 25, 50, 100]');
+    else if (!isSeq(stepsNode) || !stepsNode.items.every((i) => isScalar(i) && Number.isInteger(i.value) && (i.value as number) >= 1 && (i.value as number) <= 100)) {
+      this.report(stepsNode, `${where}.steps`, 'must be a list of whole percentages from 1 to 100, e.g. [1, 5, 25, 50, 100]');
+    } else {
+      steps = stepsNode.items.map((i) => (i as { value: number }).value);
+      if (steps.some((s, i) => i > 0 && s <= steps[i - 1]) || steps.at(-1) !== 100) {
+        this.report(stepsNode, `${where}.steps`, 'steps must rise and end at 100, e.g. [1, 5, 25, 50, 100]');
+      }
+    }
+    let maxP99Ms: number | null = null;
+    if (this.child(map, 'maxP99') !== undefined) maxP99Ms = this.readDuration(map, 'maxP99', `${where}.maxP99`) ?? null;
+    let minParity: number | null = null;
+    if (this.child(map, 'minParity') !== undefined) {
+      const p = this.readPercent(map, 'minParity', `${where}.minParity`);
+      minParity = p === undefined ? null : p * 100;
+    }
+    return {
+      steps,
+      intervalMs: this.readDuration(map, 'interval', `${where}.interval`) ?? d.intervalMs,
+      minRequests: this.readCount(map, 'minRequests', `${where}.minRequests`) ?? d.minRequests,
+      maxErrorRate: this.readPercent(map, 'maxErrorRate', `${where}.maxErrorRate`) ?? d.maxErrorRate,
+      maxP99Ms,
+      minParity,
+    };
   }
 
   private readRecording(root: YAMLMap): RecordingConfig | null {

@@ -67,6 +67,7 @@ export function createForwarder(logger: Logger): Forwarder {
       exchange.tap?.fail(new Error(`fell back to legacy: ${why}`));
       exchange.tap = undefined;
       logger.warn({ reqId: exchange.id, route: exchange.route?.name ?? null, target: primary, why }, 'service failed; the safe request is answered by legacy');
+      exchange.fellBackFrom = primary;
       exchange.decision = { primary: LEGACY, target: fallback!, reason: 'fallback' };
       if (res.hasHeader('x-strangler-target')) res.setHeader('x-strangler-target', LEGACY);
       send(exchange, timeoutMs, hasBody, NO_POLICY);

@@ -62,8 +62,10 @@ export interface Exchange {
   tap: PrimaryTap | undefined;
   /** set when the request was shed (answered 503 by the proxy itself) */
   shed: string | undefined;
+  /** the service that failed this safe request before legacy answered it (decision reason fallback) */
+  fellBackFrom: string | undefined;
 }
 
 export function createExchange(id: string, req: IncomingMessage, res: ServerResponse, startedAt: number): Exchange {
-  return { id, req, res, startedAt, route: null, force: undefined, decision: undefined, failure: undefined, tap: undefined, shed: undefined };
+  return { id, req, res, startedAt, route: null, force: undefined, decision: undefined, failure: undefined, tap: undefined, shed: undefined, fellBackFrom: undefined };
 }
