@@ -28,6 +28,8 @@ export interface RouteStatus {
   rates: Record<string, number>;
   /** parity of the last hour, percent; null when nothing was compared */
   parity: number | null;
+  /** the route's rollout plan in progress or last run; absent without one */
+  rollout?: { status: string; step: number; steps: readonly number[]; reason: string };
 }
 
 export interface Change {

@@ -47,7 +47,15 @@ export async function startAdmin(proxy: Proxy, config: Config, logger: Logger): 
   });
   // what operators do: promote starts the route's plan; a hand-made change stops a running one
   const controller: RouteController = {
-    list: () => flagController.list(),
+    async list() {
+      const routes = await flagController.list();
+      for (const route of routes) {
+        const plan = proxy.state.config.routes.find((r) => r.name === route.name)?.rollout;
+        const state = plan ? await rollouts.state(route.name) : undefined;
+        if (plan && state) route.rollout = { status: state.status, step: state.step + 1, steps: plan.steps, reason: state.reason };
+      }
+      return routes;
+    },
     promote: (route, actor, reason) => rollouts.start(route, actor, reason),
     async shift(route, percent, actor, reason) {
       await rollouts.stop(route, `stopped by an operator's shift to ${percent} %: ${reason}`);

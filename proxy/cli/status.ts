@@ -32,7 +32,7 @@ Options:
 };
 
 function formatRoutes(routes: RouteStatus[]): string {
-  const head = ['route', 'stage', 'share', 'flag', 'req/s', 'parity'];
+  const head = ['route', 'stage', 'share', 'flag', 'req/s', 'parity', 'rollout'];
   const rows = routes.map((r) => [
     r.name,
     r.stage,
@@ -40,6 +40,7 @@ function formatRoutes(routes: RouteStatus[]): string {
     r.enabled ? 'on' : 'off',
     Object.entries(r.rates).map(([target, rate]) => `${target} ${rate}`).join(', ') || '0',
     r.parity === null ? '—' : `${(Math.floor(r.parity * 100) / 100).toFixed(2)} %`,
+    r.rollout ? `${r.rollout.status} ${r.rollout.step}/${r.rollout.steps.length}: ${r.rollout.reason}` : '',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   return [head, ...rows].map((row) => row.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');

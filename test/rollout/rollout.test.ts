@@ -90,7 +90,7 @@ t.test('a healthy service: promote walks the plan to 100 %, each step in the aud
   );
   t.match(audit[0].reason, /rollout advanced: step 2\/3 \(50 %\) held for \d+ s over \d+ requests: 5xx 0\.00 %/);
   const status = await cli('status');
-  t.match(status.stdout, /rooms-get\s+canary\s+100 %/);
+  t.match(status.stdout, /rooms-get\s+canary\s+100 %.*done 3\/3: step 3\/3 \(100 %\) held/);
 });
 
 t.test('a service answering 5 % 500s: rolled back to 0 % at once, the failing gate recorded; clients never saw a 500', async (t) => {
