@@ -10,6 +10,7 @@ import { rolloutFeature } from '../proxy/flags/flags-file.ts';
 import { createExchange, type Exchange } from '../proxy/pipeline/exchange.ts';
 import { decide, matchRoute, type ProxyState } from '../proxy/pipeline/stages.ts';
 import { buildRouteTable } from '../proxy/routing/route-table.ts';
+import { createBreakerBoard } from '../proxy/safety/circuit-breaker.ts';
 import { writeBenchConfig, writeBenchFlags } from './bench-config.ts';
 
 /**
@@ -69,7 +70,8 @@ async function measureWithRoutes(count: number, iterations: number, tmpRoot: str
   const config = await loadConfig(file);
   const flags = await createFlagSource(config.flags, { logger: pino({ level: 'silent' }), flagNames: names });
   // matchRoute and decide never reach the forwarder.
-  const state = { config, routes: buildRouteTable(config.routes), flags } as ProxyState;
+  // the stages decide reads; the breaker board is real (all closed), as in the proxy
+  const state = { config, routes: buildRouteTable(config.routes), flags, breakers: createBreakerBoard({ failures: 5, openForMs: 10_000 }) } as Partial<ProxyState> as ProxyState;
   try {
     const exchanges = buildExchanges(count);
     const perBatch = Math.ceil(iterations / BATCHES);
