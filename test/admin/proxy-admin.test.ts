@@ -1,12 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
-import pino from 'pino';
-import { loadConfig } from '../../proxy/config/load-config.ts';
 import { writeFlagsFile } from '../../proxy/flags/flags-file.ts';
-import { runProxy } from '../../proxy/cli/run-proxy.ts';
+import { runProxyWithAdmin } from '../helpers/admin-proxy.ts';
 import { runCli } from '../helpers/cli.ts';
-import { closedPort, eventually, request, startUpstream } from '../helpers/http.ts';
+import { eventually, request, startUpstream } from '../helpers/http.ts';
 
 const OPERATOR = 'op-token-0123456789abcdef';
 const READER = 'read-token-0123456789abcdef';
@@ -15,11 +13,17 @@ t.test('ops through the running proxy: status, shift, rollback and audit from th
   const dir = t.testdir();
   const legacy = await startUpstream('legacy');
   const rooms = await startUpstream('rooms');
-  const adminPort = await closedPort();
+  t.teardown(async () => {
+    await legacy.close();
+    await rooms.close();
+  });
   const configFile = path.join(dir, 'routes.yaml');
-  await writeFile(
+  await writeFlagsFile(path.join(dir, 'flags.json'), { version: 2, features: [] });
+  const env = { OPS_TOKEN: OPERATOR, READ_TOKEN: READER };
+  Object.assign(process.env, env);
+  const running = await runProxyWithAdmin(
     configFile,
-    `listen: 127.0.0.1:0
+    (adminPort) => `listen: 127.0.0.1:0
 legacy: ${legacy.url}
 services:
   rooms: ${rooms.url}
@@ -37,17 +41,8 @@ routes:
     service: rooms
 `,
   );
-  await writeFlagsFile(path.join(dir, 'flags.json'), { version: 2, features: [] });
-  const env = { OPS_TOKEN: OPERATOR, READ_TOKEN: READER };
-  Object.assign(process.env, env);
-  const running = await runProxy(await loadConfig(configFile), pino({ level: 'silent' }));
-  t.teardown(async () => {
-    await running.stop();
-    await legacy.close();
-    await rooms.close();
-  });
-  const admin = `http://127.0.0.1:${adminPort}`;
-  t.equal(running.adminUrl, admin);
+  t.teardown(() => running.stop());
+  const admin = running.adminUrl!;
   const cli = (...args: string[]) => runCli([...args, '--config', configFile], { env });
 
   for (let i = 0; i < 5; i++) await request(`${running.url}/api/rooms/${i}`);

@@ -1,13 +1,11 @@
-import { writeFile } from 'node:fs/promises';
 import type http from 'node:http';
 import path from 'node:path';
-import pino from 'pino';
 import t, { type Test } from 'tap';
-import { runProxy, type RunningProxy } from '../../proxy/cli/run-proxy.ts';
-import { loadConfig } from '../../proxy/config/load-config.ts';
+import type { RunningProxy } from '../../proxy/cli/run-proxy.ts';
+import { runProxyWithAdmin } from '../helpers/admin-proxy.ts';
 import { writeFlagsFile } from '../../proxy/flags/flags-file.ts';
 import { runCli } from '../helpers/cli.ts';
-import { closedPort, eventually, request, startUpstream } from '../helpers/http.ts';
+import { eventually, request, startUpstream } from '../helpers/http.ts';
 
 const OPERATOR = 'op-token-0123456789abcdef';
 
@@ -20,11 +18,15 @@ async function setup(t: Test, service: (req: http.IncomingMessage, res: http.Ser
     res.end('{"room":1}');
   });
   const rooms = await startUpstream('rooms', service);
-  const adminPort = await closedPort();
+  t.teardown(async () => {
+    await legacy.close();
+    await rooms.close();
+  });
   const configFile = path.join(dir, 'routes.yaml');
-  await writeFile(
+  await writeFlagsFile(path.join(dir, 'flags.json'), { version: 2, features: [] });
+  const running: RunningProxy = await runProxyWithAdmin(
     configFile,
-    `listen: 127.0.0.1:0
+    (adminPort) => `listen: 127.0.0.1:0
 legacy: ${legacy.url}
 services:
   rooms: ${rooms.url}
@@ -48,8 +50,6 @@ routes:
       maxErrorRate: 1%${plan}
 `,
   );
-  await writeFlagsFile(path.join(dir, 'flags.json'), { version: 2, features: [] });
-  const running: RunningProxy = await runProxy(await loadConfig(configFile), pino({ level: 'silent' }));
   let stop = false;
   const load = (async () => {
     for (let i = 0; !stop; i++) {
@@ -60,8 +60,6 @@ routes:
     stop = true;
     await load;
     await running.stop();
-    await legacy.close();
-    await rooms.close();
   });
   const cli = (...args: string[]) => runCli([...args, '--config', configFile]);
   const state = () => running.admin!.rollouts.state('rooms-get');

@@ -1,0 +1,93 @@
+import t from 'tap';
+import { StranglerError } from '../../proxy/errors.ts';
+import { createUnleashAdmin } from '../../proxy/flags/unleash-admin.ts';
+import { closedPort, eventually, request, startUpstream } from '../helpers/http.ts';
+import { startTestProxy } from '../helpers/proxy.ts';
+import { startUnleashServer, unleashSkipReason } from '../helpers/unleash-server.ts';
+
+// One real unleash-server (over a fresh PostgreSQL database) for the whole file; each test uses
+// flags of its own. The last test stops the server.
+t.test('against a real Unleash server', { skip: unleashSkipReason }, async (t) => {
+  const server = await startUnleashServer(t);
+  const admin = createUnleashAdmin({ url: server.url, token: server.adminToken });
+
+  const clientFeature = async (flag: string) => {
+    const res = await fetch(`${server.apiUrl}/client/features`, { headers: { authorization: server.clientToken } });
+    const body = (await res.json()) as { features: Array<{ name: string; enabled: boolean; strategies: Array<{ name: string; parameters: Record<string, string> }> }> };
+    return body.features.find((f) => f.name === flag);
+  };
+
+  t.test('unleash-admin: setRollout, setEnabled and describe round-trip, and clients see the same', async (t) => {
+    await admin.ensureFlag('rooms-admin');
+    await admin.ensureFlag('rooms-admin'); // twice is fine
+    t.same(await admin.describe('rooms-admin'), { enabled: false, percent: undefined }, 'a new flag is off with no share');
+
+    await admin.setRollout('rooms-admin', 30);
+    t.same(await admin.describe('rooms-admin'), { enabled: true, percent: 30 });
+    await admin.setRollout('rooms-admin', 60);
+    t.same(await admin.describe('rooms-admin'), { enabled: true, percent: 60 }, 'the rollout is updated, not added to');
+    await admin.setEnabled('rooms-admin', false);
+    t.same(await admin.describe('rooms-admin'), { enabled: false, percent: 60 }, 'the kill switch keeps the share');
+    await admin.setEnabled('rooms-admin', true);
+    t.same(await admin.describe('rooms-admin'), { enabled: true, percent: 60 });
+
+    // a flag that does not exist yet is created by setRollout
+    await admin.setRollout('rooms-new', 0);
+    t.same(await admin.describe('rooms-new'), { enabled: true, percent: 0 });
+
+    // what unleash-client will evaluate (the server publishes changes within about a second)
+    const feature = await eventually(async () => {
+      const f = await clientFeature('rooms-admin');
+      return f?.enabled && f.strategies.some((s) => s.parameters.rollout === '60') ? f : undefined;
+    }, { timeoutMs: 10_000 });
+    t.equal(feature.strategies.length, 1, 'one strategy after two setRollout calls');
+    t.equal(feature.strategies[0].name, 'flexibleRollout');
+    t.same(feature.strategies[0].parameters, { rollout: '60', stickiness: 'default', groupId: 'rooms-admin' }, 'the same share a local flags file gives');
+  });
+
+  t.test('unleash-admin: refusals say what to check', async (t) => {
+    const missing = await admin.describe('no-such-flag').catch((err: unknown) => err);
+    t.type(missing, StranglerError);
+    t.match(missing, { code: 'STRANGLER_ERR_UNLEASH_ADMIN', message: /404 .*no feature named "no-such-flag".*check that the flag, the project and the environment exist/ });
+
+    const clientToken = createUnleashAdmin({ url: server.url, token: server.clientToken });
+    await t.rejects(clientToken.ensureFlag('rooms-x'), { code: 'STRANGLER_ERR_UNLEASH_ADMIN', message: /401|403/ }, 'a client token cannot change flags');
+
+    await t.rejects(admin.setRollout('rooms-admin', 101), { code: 'STRANGLER_ERR_BAD_PERCENT' });
+
+    const nowhere = createUnleashAdmin({ url: `http://127.0.0.1:${await closedPort()}`, token: server.adminToken });
+    await t.rejects(nowhere.describe('rooms-admin'), { code: 'STRANGLER_ERR_UNLEASH_UNREACHABLE', message: /ECONNREFUSED/ });
+  });
+
+  t.test('the proxy follows a rollout changed on the server, and keeps the last known flags when it goes away', async (t) => {
+    await admin.setRollout('rooms-get', 0);
+    const legacy = await startUpstream('legacy');
+    const rooms = await startUpstream('rooms');
+    const proxy = await startTestProxy({
+      dir: t.testdir(),
+      legacy: legacy.url,
+      services: { rooms: rooms.url },
+      routes: '  - name: rooms-get\n    match: GET /api/rooms/:id\n    flag: rooms-get\n    service: rooms\n',
+      flags: `flags:\n  unleash:\n    url: ${server.apiUrl}\n    token: ${server.clientToken}\n    refreshInterval: 500ms\n    backupDir: backup`,
+    });
+    t.teardown(async () => {
+      await proxy.close();
+      await legacy.close();
+      await rooms.close();
+    });
+    const target = async (user: string) => (await request(`${proxy.url}/api/rooms/1`, { headers: { 'x-user-id': user } })).headers['x-strangler-target'];
+
+    t.equal(await target('u1'), 'legacy', 'at 0 % the service gets nothing');
+
+    const shifted = Date.now();
+    await admin.setRollout('rooms-get', 100);
+    await eventually(async () => (await target('u1')) === 'rooms', { timeoutMs: 10_000 });
+    t.comment(`the proxy followed the shift after ${Date.now() - shifted} ms (refresh 500 ms, Unleash publishes about every second)`);
+    for (const user of ['u2', 'u3', 'u4']) t.equal(await target(user), 'rooms', `at 100 % ${user} goes to the service`);
+
+    await server.stop();
+    const warning = await eventually(() => proxy.logs.find((l) => l.msg === 'unleash server unreachable, serving last known flags'), { timeoutMs: 10_000 });
+    t.equal(warning.level, 40, 'the outage is a warning');
+    for (const user of ['u1', 'u2', 'u3']) t.equal(await target(user), 'rooms', `server down: ${user} still routed by the last known flags`);
+  });
+});
