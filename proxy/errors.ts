@@ -198,4 +198,49 @@ export const errors = {
       500,
       `${file} has no admin: section, so there is no admin API to ask; add admin: { listen: 127.0.0.1:9090, operatorToken: \${STRANGLER_ADMIN_TOKEN}, readToken: \${STRANGLER_ADMIN_READ_TOKEN} } and restart the proxy`,
     ),
+  unleashAdmin: (method: string, url: string, status: number, detail: string) =>
+    new StranglerError(
+      'STRANGLER_ERR_UNLEASH_ADMIN',
+      502,
+      `the Unleash admin API refused ${method} ${url} with ${status} (${detail}): ${
+        status === 401
+          ? 'the token was not accepted; use an admin API token (*:*.…) or a personal access token, not a client token'
+          : status === 403
+            ? 'the token may not change this project or environment; use an admin API token'
+            : status === 404
+              ? 'check that the flag, the project and the environment exist in Unleash (flags are created with ensureFlag/setRollout)'
+              : 'check the Unleash server\'s log'
+      }`,
+    ),
+  unleashBadResponse: (url: string, status: number, detail: string) =>
+    new StranglerError(
+      'STRANGLER_ERR_UNLEASH_BAD_RESPONSE',
+      502,
+      `${url} answered ${status} but not as the Unleash admin API does (${detail}): is the url the Unleash server's base address (http://host:4242)?`,
+    ),
+  unleashUnreachable: (url: string, detail: string, cause?: unknown) =>
+    new StranglerError(
+      'STRANGLER_ERR_UNLEASH_UNREACHABLE',
+      502,
+      `the Unleash server at ${url} is not reachable (${detail}): is it running, and is the url its base address (http://host:4242)?`,
+      { cause },
+    ),
+  accessLogNotFound: (file: string, cause?: unknown) =>
+    new StranglerError(
+      'STRANGLER_ERR_ACCESS_LOG_NOT_FOUND',
+      500,
+      `access log ${file} not found: pass the proxy's log (its stdout, JSON lines) or an nginx/Apache access log in "combined" format; .gz files are read too`,
+      { cause },
+    ),
+  accessLogUnreadable: (file: string, detail: string, cause?: unknown) =>
+    new StranglerError('STRANGLER_ERR_ACCESS_LOG_UNREADABLE', 500, `access log ${file} cannot be read: ${detail}`, { cause }),
+  accessLogInvalid: (file: string, detail: string) =>
+    new StranglerError(
+      'STRANGLER_ERR_ACCESS_LOG_INVALID',
+      500,
+      `access log ${file} has no request line strangler can read (${detail}). Expected, one request per line, either\n` +
+        `  the proxy's access log: {"level":30,"time":"2026-11-25T10:00:00.000Z",…,"method":"GET","url":"/api/rooms/42","route":"rooms-get","target":"rooms","status":200,"ms":3.2,"msg":"request completed"}\n` +
+        `  or nginx/Apache combined: 203.0.113.7 - - [25/Nov/2026:10:00:00 +0000] "GET /api/rooms/42 HTTP/1.1" 200 512 "-" "curl/8.5" [0.003]\n` +
+        `(the last field, $request_time in seconds or Apache %D in microseconds, is optional); pass --format proxy|combined if auto-detection guessed wrong`,
+    ),
 } as const;
