@@ -77,7 +77,7 @@ export const errors = {
     new StranglerError(
       'STRANGLER_ERR_SHIFT_UNSUPPORTED',
       501,
-      `flags come from the Unleash server at ${url}; change the flag's rollout there (Unleash UI or admin API). strangler shift only rewrites a local flags file for now`,
+      `flags come from the Unleash server at ${url} and strangler has no admin token for it: set flags.unleash.adminToken (or export UNLEASH_ADMIN_TOKEN) to shift from here, or change the flag's rollout in Unleash itself`,
     ),
   upstreamUnreachable: (upstream: string, target: string, cause?: unknown) =>
     new StranglerError(

@@ -3,6 +3,7 @@ import type { Config, RouteConfig } from '../config/schema.ts';
 import { errors } from '../errors.ts';
 import { applyShare, describeShare, emptyFlags, readFlagsFile, writeFlagsFile, type ShareChange } from '../flags/flags-file.ts';
 import type { RateTracker } from '../metrics/rate-tracker.ts';
+import { createUnleashAdmin, type UnleashAdmin } from '../flags/unleash-admin.ts';
 import type { ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import { buildStoredParityReport } from '../parity/build-parity-report.ts';
 import type { ComparisonStore } from '../parity/comparison-store.ts';
@@ -19,9 +20,10 @@ export interface FlagRouteControllerOptions {
 const HOUR = 3_600_000;
 
 /**
- * Routes as the flags file describes them, changed by rewriting it (atomically; the proxy's
- * flag source applies the file within a second). In Unleash server mode, shares are changed in
- * Unleash itself for now: shift/rollback/promote answer STRANGLER_ERR_SHIFT_UNSUPPORTED.
+ * Routes as their flags describe them. Local mode: the flags file, changed by rewriting it
+ * atomically (the proxy's flag source applies it within a second). Server mode: Unleash's admin
+ * API (flags.unleash.adminToken), and every proxy follows within its refresh interval; without
+ * an admin token, shares are read-only here (STRANGLER_ERR_SHIFT_UNSUPPORTED).
  */
 export function createFlagRouteController({ config, rates, store, metrics }: FlagRouteControllerOptions): RouteController {
   const routeNamed = (name: string): RouteConfig => {
@@ -35,15 +37,39 @@ export function createFlagRouteController({ config, rates, store, metrics }: Fla
     const exists = await access(flags.file).then(() => true, () => false);
     return exists ? readFlagsFile(flags.file) : emptyFlags();
   };
+  let admin: { key: string; client: UnleashAdmin } | undefined;
+  const unleashAdmin = (): UnleashAdmin | undefined => {
+    const flags = config().flags;
+    if (flags.kind !== 'unleash' || !flags.adminToken) return undefined;
+    const key = `${flags.url} ${flags.project} ${flags.environment} ${flags.adminToken}`;
+    if (admin?.key !== key) admin = { key, client: createUnleashAdmin({ url: flags.url, token: flags.adminToken, project: flags.project, environment: flags.environment }) };
+    return admin.client;
+  };
+  /** the share of a flag: from the file, or from Unleash; undefined when unknown */
+  const shareOf = async (flag: string, file: Awaited<ReturnType<typeof readFlags>>): Promise<{ enabled: boolean; percent: number | undefined } | undefined | null> => {
+    if (file) return describeShare(file, flag);
+    const client = unleashAdmin();
+    return client ? client.describe(flag).catch(() => null) : null;
+  };
   const change = async (name: string, action: Change['action'], share: ShareChange): Promise<Change> => {
     const route = routeNamed(name);
     const flags = config().flags;
-    if (flags.kind !== 'file') throw errors.shiftNeedsLocalFlags(flags.url);
-    const before = (await readFlags())!;
-    const after = applyShare(before, route.flag, share);
-    await writeFlagsFile(flags.file, after);
-    const from = describeShare(before, route.flag);
-    const to = describeShare(after, route.flag);
+    let from: ReturnType<typeof describeShare>;
+    let to: ReturnType<typeof describeShare>;
+    if (flags.kind === 'file') {
+      const before = (await readFlags())!;
+      const after = applyShare(before, route.flag, share);
+      await writeFlagsFile(flags.file, after);
+      from = describeShare(before, route.flag);
+      to = describeShare(after, route.flag);
+    } else {
+      const client = unleashAdmin();
+      if (!client) throw errors.shiftNeedsLocalFlags(flags.url);
+      from = await client.describe(route.flag).catch(() => undefined);
+      if ('percent' in share) await client.setRollout(route.flag, share.percent);
+      else await client.setEnabled(route.flag, share.enabled);
+      to = await client.describe(route.flag);
+    }
     if (to?.percent !== undefined) metrics?.setShare(route.name, to.enabled ? to.percent : 0);
     return {
       route: route.name,
@@ -58,7 +84,7 @@ export function createFlagRouteController({ config, rates, store, metrics }: Fla
       const flags = await readFlags();
       const out: RouteStatus[] = [];
       for (const route of config().routes) {
-        const share = flags ? describeShare(flags, route.flag) : undefined;
+        const share = await shareOf(route.flag, flags);
         let parity: number | null = null;
         if (store && (route.stage === 'shadow' || route.shadow.reverse)) {
           const report = await buildStoredParityReport(store, { route: route.name, since: Date.now() - HOUR });
@@ -70,7 +96,7 @@ export function createFlagRouteController({ config, rates, store, metrics }: Fla
           service: route.service,
           stage: route.stage,
           flag: route.flag,
-          share: flags ? (share ? (share.percent ?? null) : 0) : null,
+          share: share === null ? null : share ? (share.percent ?? null) : 0,
           enabled: share?.enabled ?? false,
           rates: rates.rates(route.name),
           parity,

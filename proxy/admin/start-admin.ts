@@ -70,6 +70,8 @@ export async function startAdmin(proxy: Proxy, config: Config, logger: Logger): 
     const state = proxy.state;
     const breakers = Object.values(state.breakers.states());
     const checks: Readiness['checks'] = {
+      // the last known flags keep routing: degraded, not down
+      controlPlane: state.flags.degraded() ? 'degraded' : 'ok',
       breakers: breakers.some((b) => b !== 'closed') ? 'degraded' : 'ok',
       comparisons: comparesAnyRoute(state.config) && !proxy.store ? 'degraded' : 'ok',
       load: state.shedder.stats.shed['event-loop'] > 0 && state.shedder.stats.eventLoopDelayMs > state.config.limits.maxEventLoopDelayMs && state.config.limits.maxEventLoopDelayMs > 0 ? 'degraded' : 'ok',
@@ -82,7 +84,10 @@ export async function startAdmin(proxy: Proxy, config: Config, logger: Logger): 
     tokens: { read: admin.readToken, operator: admin.operatorToken },
     logger: logger.child({ component: 'admin' }),
     readiness,
-    renderMetrics: async () => ({ contentType: proxy.metrics.contentType, body: await proxy.metrics.render() }),
+    renderMetrics: async () => {
+      proxy.metrics.setControlPlane(proxy.state.flags.degraded());
+      return { contentType: proxy.metrics.contentType, body: await proxy.metrics.render() };
+    },
   });
   try {
     await app.listen({ host: admin.listen.host, port: admin.listen.port });

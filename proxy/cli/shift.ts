@@ -4,6 +4,7 @@ import { errors } from '../errors.ts';
 import { applyShare, describeShare, emptyFlags, readFlagsFile, writeFlagsFile, type ShareChange } from '../flags/flags-file.ts';
 import { CONFIG_OPTION, parseCommandArgs, UsageError, type Command } from './command.ts';
 import { adminClientFor, defaultReason, isUnreachable } from './admin-target.ts';
+import { createUnleashAdmin } from '../flags/unleash-admin.ts';
 import { describe as describeChange } from './status.ts';
 
 export const shiftCommand: Command = {
@@ -45,11 +46,21 @@ Examples:
         console.log(`${done.route}: ${describeChange(done.from)} → ${describeChange(done.to)} of requests to "${route.service}" (through the proxy's admin API, in the audit log)`);
         return 0;
       } catch (err) {
-        if (!isUnreachable(err) || config.flags.kind !== 'file') throw err;
-        console.error(`the proxy's admin API is not reachable (${(err as Error).message}); rewriting the flags file directly, without an audit entry`);
+        if (!isUnreachable(err)) throw err;
+        console.error(`the proxy's admin API is not reachable (${(err as Error).message}); changing the flag directly, without an audit entry`);
       }
     }
-    if (config.flags.kind !== 'file') throw errors.shiftNeedsLocalFlags(config.flags.url);
+    if (config.flags.kind !== 'file') {
+      // no running proxy to ask: talk to Unleash's admin API directly (not audited)
+      if (!config.flags.adminToken) throw errors.shiftNeedsLocalFlags(config.flags.url);
+      const unleash = createUnleashAdmin({ url: config.flags.url, token: config.flags.adminToken, project: config.flags.project, environment: config.flags.environment });
+      const before = await unleash.describe(route.flag).catch(() => undefined);
+      if ('percent' in change) await unleash.setRollout(route.flag, change.percent);
+      else await unleash.setEnabled(route.flag, change.enabled);
+      const after = await unleash.describe(route.flag);
+      console.log(`${route.name}: ${describe(before)} → ${describe(after)} of requests to "${route.service}" (flag ${route.flag} on the Unleash server ${config.flags.url})`);
+      return 0;
+    }
     const file = config.flags.file;
     const exists = await access(file).then(() => true, () => false);
     const before = exists ? await readFlagsFile(file) : emptyFlags();

@@ -173,6 +173,10 @@ export type FlagsConfig =
       refreshMs: number;
       /** folder for unleash-client's backup of the last known flags */
       backupDir: string;
+      /** an admin API token: lets strangler change shares (shift, rollback, rollouts) in Unleash; empty: read-only */
+      adminToken: string;
+      project: string;
+      environment: string;
     };
 
 export interface ContextConfig {
@@ -219,7 +223,7 @@ export const KNOWN_KEYS = {
   limits: ['maxConcurrent', 'maxEventLoopDelay', 'retryAfter'],
   routeLimit: ['concurrent', 'rate'],
   flags: ['file', 'unleash'],
-  unleash: ['url', 'token', 'appName', 'refreshInterval', 'backupDir'],
+  unleash: ['url', 'token', 'appName', 'refreshInterval', 'backupDir', 'adminToken', 'project', 'environment'],
   context: ['userId', 'sessionId', 'properties'],
   source: ['header', 'cookie'],
   testers: ['secret'],

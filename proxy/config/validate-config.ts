@@ -227,6 +227,9 @@ class Reader {
           appName: this.readString(u, 'appName', 'flags.unleash.appName') ?? DEFAULTS.unleashAppName,
           refreshMs: this.readDuration(u, 'refreshInterval', 'flags.unleash.refreshInterval') ?? DEFAULTS.unleashRefreshMs,
           backupDir: path.resolve(path.dirname(this.file), this.readString(u, 'backupDir', 'flags.unleash.backupDir') ?? 'var/unleash-backup'),
+          adminToken: this.readString(u, 'adminToken', 'flags.unleash.adminToken') ?? this.env.UNLEASH_ADMIN_TOKEN ?? '',
+          project: this.readString(u, 'project', 'flags.unleash.project') ?? 'default',
+          environment: this.readString(u, 'environment', 'flags.unleash.environment') ?? 'development',
         };
       }
     }
@@ -244,6 +247,9 @@ class Reader {
           appName: flags.kind === 'unleash' ? flags.appName : DEFAULTS.unleashAppName,
           refreshMs: flags.kind === 'unleash' ? flags.refreshMs : DEFAULTS.unleashRefreshMs,
           backupDir: flags.kind === 'unleash' ? flags.backupDir : path.resolve(path.dirname(this.file), 'var/unleash-backup'),
+          adminToken: flags.kind === 'unleash' ? flags.adminToken : (this.env.UNLEASH_ADMIN_TOKEN ?? ''),
+          project: flags.kind === 'unleash' ? flags.project : 'default',
+          environment: flags.kind === 'unleash' ? flags.environment : 'development',
         };
       }
     }

@@ -10,6 +10,8 @@ import { applyShare, emptyFlags, readFlagsFile, writeFlagsFile } from './flags-f
 /** The one question the proxy asks per request. Unknown flag or no flags yet → false (legacy). */
 export interface FlagSource {
   isEnabled(flag: string, context: Context): boolean;
+  /** the control plane cannot be reached: flags are the last known ones (server mode) */
+  degraded(): boolean;
   close(): void;
 }
 
@@ -43,7 +45,7 @@ async function createFileFlagSource(file: string, { logger, flagNames }: FlagSou
   const ready = new Promise<void>((resolve) => unleash.once(UnleashEvents.Ready, resolve));
   await unleash.start();
   await ready;
-  return { isEnabled: (flag, context) => unleash.isEnabled(flag, context, false), close: () => unleash.destroy() };
+  return { isEnabled: (flag, context) => unleash.isEnabled(flag, context, false), degraded: () => false, close: () => unleash.destroy() };
 }
 
 /**
@@ -100,6 +102,7 @@ async function createServerFlagSource(flags: Extract<FlagsConfig, { kind: 'unlea
   }
   return {
     isEnabled: (flag, context) => unleash.isEnabled(flag, context, false),
+    degraded: () => unreachable,
     close() {
       unleash.destroy();
       // destroy() strips the repository's listeners, but a fetch already in flight can still

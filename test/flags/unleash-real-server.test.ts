@@ -4,6 +4,9 @@ import { createUnleashAdmin } from '../../proxy/flags/unleash-admin.ts';
 import { closedPort, eventually, request, startUpstream } from '../helpers/http.ts';
 import { startTestProxy } from '../helpers/proxy.ts';
 import { startUnleashServer, unleashSkipReason } from '../helpers/unleash-server.ts';
+import { runCli } from '../helpers/cli.ts';
+import { startAdmin } from '../../proxy/admin/start-admin.ts';
+import pino from 'pino';
 
 // One real unleash-server (over a fresh PostgreSQL database) for the whole file; each test uses
 // flags of its own. The last test stops the server.
@@ -68,8 +71,11 @@ t.test('against a real Unleash server', { skip: unleashSkipReason }, async (t) =
       legacy: legacy.url,
       services: { rooms: rooms.url },
       routes: '  - name: rooms-get\n    match: GET /api/rooms/:id\n    flag: rooms-get\n    service: rooms\n',
-      flags: `flags:\n  unleash:\n    url: ${server.apiUrl}\n    token: ${server.clientToken}\n    refreshInterval: 500ms\n    backupDir: backup`,
+      flags: `flags:\n  unleash:\n    url: ${server.apiUrl}\n    token: ${server.clientToken}\n    adminToken: \"${server.adminToken}\"\n    refreshInterval: 500ms\n    backupDir: backup`,
+      extra: 'admin:\n  listen: 127.0.0.1:0\n  readToken: read-token-0123456789abcdef',
     });
+    const adminApi = await startAdmin(proxy.proxy, proxy.proxy.state.config, pino({ level: 'silent' }));
+    t.teardown(() => adminApi.stop());
     t.teardown(async () => {
       await proxy.close();
       await legacy.close();
@@ -80,7 +86,10 @@ t.test('against a real Unleash server', { skip: unleashSkipReason }, async (t) =
     t.equal(await target('u1'), 'legacy', 'at 0 % the service gets nothing');
 
     const shifted = Date.now();
-    await admin.setRollout('rooms-get', 100);
+    const cli = await runCli(['shift', 'rooms-get', '100', '--config', proxy.configFile]);
+    t.equal(cli.code, 0, cli.stderr);
+    t.match(cli.stdout, /rooms-get: 0 % → 100 % .* on the Unleash server/, 'strangler shift changes the flag on the Unleash server');
+    t.same(await admin.describe('rooms-get'), { enabled: true, percent: 100 });
     await eventually(async () => (await target('u1')) === 'rooms', { timeoutMs: 10_000 });
     t.comment(`the proxy followed the shift after ${Date.now() - shifted} ms (refresh 500 ms, Unleash publishes about every second)`);
     for (const user of ['u2', 'u3', 'u4']) t.equal(await target(user), 'rooms', `at 100 % ${user} goes to the service`);
@@ -89,5 +98,10 @@ t.test('against a real Unleash server', { skip: unleashSkipReason }, async (t) =
     const warning = await eventually(() => proxy.logs.find((l) => l.msg === 'unleash server unreachable, serving last known flags'), { timeoutMs: 10_000 });
     t.equal(warning.level, 40, 'the outage is a warning');
     for (const user of ['u1', 'u2', 'u3']) t.equal(await target(user), 'rooms', `server down: ${user} still routed by the last known flags`);
+    const ready = await fetch(`${adminApi.url}/readyz`);
+    t.equal(ready.status, 200, 'still ready: the last known flags route');
+    t.match(await ready.json(), { checks: { controlPlane: 'degraded' } }, '/readyz reports the control plane as degraded');
+    const metrics = await (await fetch(`${adminApi.url}/metrics`, { headers: { authorization: 'Bearer read-token-0123456789abcdef' } })).text();
+    t.match(metrics, /strangler_control_plane_degraded 1/, 'and so do the metrics');
   });
 });
