@@ -6,11 +6,12 @@ import { migrateCommand } from './migrate.ts';
 import { parityCommand } from './parity.ts';
 import { replayCommand } from './replay.ts';
 import { diffCommand } from './diff.ts';
+import { inventoryCommand } from './inventory.ts';
 import { auditCommand, promoteCommand, rollbackCommand, statusCommand } from './status.ts';
 import { proxyCommand } from './proxy.ts';
 import { shiftCommand } from './shift.ts';
 
-const COMMANDS: readonly Command[] = [demoCommand, proxyCommand, checkCommand, statusCommand, shiftCommand, rollbackCommand, promoteCommand, auditCommand, parityCommand, replayCommand, diffCommand, migrateCommand];
+const COMMANDS: readonly Command[] = [demoCommand, proxyCommand, checkCommand, statusCommand, shiftCommand, rollbackCommand, promoteCommand, auditCommand, parityCommand, replayCommand, diffCommand, inventoryCommand, migrateCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
