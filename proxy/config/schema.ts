@@ -35,7 +35,7 @@ export const DEFAULTS = {
   recording: { maxBody: 64 * 1024 },
   breaker: { failures: 5, openForMs: 10_000 },
   rollout: { intervalMs: 5 * 60_000, minRequests: 200, maxErrorRate: 0.005 },
-  limits: { maxConcurrent: 10_000, maxEventLoopDelayMs: 0, retryAfterS: 1 },
+  limits: { maxConcurrent: 10_000, ratePerS: 0, maxEventLoopDelayMs: 0, retryAfterS: 1 },
 } as const;
 
 /**
@@ -109,6 +109,8 @@ export interface RolloutPlan {
   maxErrorRate: number;
   /** largest service p99 in ms; null: not judged */
   maxP99Ms: number | null;
+  /** largest service p99 as a multiple of legacy's p99 in the same step (`maxP99: 2x`); null: not judged */
+  maxP99Ratio: number | null;
   /** smallest parity (0..100) of the step's comparisons; null: not judged */
   minParity: number | null;
 }
@@ -134,6 +136,8 @@ export interface AdminConfig {
 export interface LimitsConfig {
   /** requests in flight through the proxy; more get 503 */
   maxConcurrent: number;
+  /** requests per second through the proxy (token bucket); 0 = no limit */
+  ratePerS: number;
   /** shed new requests while the event loop lags more than this (p99 over the last second); 0 = off */
   maxEventLoopDelayMs: number;
   /** seconds in the Retry-After of a shed request */
@@ -220,7 +224,7 @@ export const KNOWN_KEYS = {
   recording: ['file', 'maxBody'],
   breaker: ['failures', 'openFor'],
   admin: ['listen', 'readToken', 'operatorToken'],
-  limits: ['maxConcurrent', 'maxEventLoopDelay', 'retryAfter'],
+  limits: ['maxConcurrent', 'rate', 'maxEventLoopDelay', 'retryAfter'],
   routeLimit: ['concurrent', 'rate'],
   flags: ['file', 'unleash'],
   unleash: ['url', 'token', 'appName', 'refreshInterval', 'backupDir', 'adminToken', 'project', 'environment'],

@@ -482,6 +482,7 @@ class Reader {
     this.assertKeys(map, 'limits', KNOWN_KEYS.limits);
     return {
       maxConcurrent: this.readCount(map, 'maxConcurrent', 'limits.maxConcurrent') ?? d.maxConcurrent,
+      ratePerS: this.readRate(map, 'limits.rate') ?? d.ratePerS,
       maxEventLoopDelayMs: this.readDuration(map, 'maxEventLoopDelay', 'limits.maxEventLoopDelay', true) ?? d.maxEventLoopDelayMs,
       retryAfterS: Math.max(1, Math.round((this.readDuration(map, 'retryAfter', 'limits.retryAfter') ?? d.retryAfterS * 1000) / 1000)),
     };
@@ -494,15 +495,20 @@ class Reader {
     const map = node as YAMLMap;
     this.assertKeys(map, `${at}.limit`, KNOWN_KEYS.routeLimit);
     const concurrent = this.readCount(map, 'concurrent', `${at}.limit.concurrent`) ?? 0;
-    let ratePerS = 0;
+    return { concurrent, ratePerS: this.readRate(map, `${at}.limit.rate`) ?? 0 };
+  }
+
+  /** `rate: 200/s` or `600/m` → per second */
+  private readRate(map: YAMLMap, at: string): number | undefined {
     const rate = this.child(map, 'rate');
-    if (rate !== undefined) {
-      const raw = isScalar(rate) ? String(rate.value) : '';
-      const m = /^(\d+(?:\.\d+)?)\s*(?:\/\s*(s|m))?$/.exec(raw.trim());
-      if (!m || Number(m[1]) <= 0) this.report(rate, `${at}.limit.rate`, `"${raw}" is not a rate; write e.g. rate: 200/s or 600/m`);
-      else ratePerS = Number(m[1]) / (m[2] === 'm' ? 60 : 1);
+    if (rate === undefined) return undefined;
+    const raw = isScalar(rate) ? String(rate.value) : '';
+    const m = /^(\d+(?:\.\d+)?)\s*(?:\/\s*(s|m))?$/.exec(raw.trim());
+    if (!m || Number(m[1]) <= 0) {
+      this.report(rate, at, `"${raw}" is not a rate; write e.g. rate: 200/s or 600/m`);
+      return undefined;
     }
-    return { concurrent, ratePerS };
+    return Number(m[1]) / (m[2] === 'm' ? 60 : 1);
   }
 
   private readRollout(item: YAMLMap, at: string): RouteConfig['rollout'] | undefined {
@@ -524,7 +530,14 @@ class Reader {
       }
     }
     let maxP99Ms: number | null = null;
-    if (this.child(map, 'maxP99') !== undefined) maxP99Ms = this.readDuration(map, 'maxP99', `${where}.maxP99`) ?? null;
+    let maxP99Ratio: number | null = null;
+    const p99 = this.child(map, 'maxP99');
+    if (p99 !== undefined) {
+      const ratio = isScalar(p99) ? /^(\d+(?:\.\d+)?)\s*x$/i.exec(String(p99.value).trim()) : null;
+      if (ratio && Number(ratio[1]) >= 1) maxP99Ratio = Number(ratio[1]);
+      else if (ratio) this.report(p99, `${where}.maxP99`, 'a ratio to legacy\'s p99 must be at least 1x, e.g. maxP99: 1.5x');
+      else maxP99Ms = this.readDuration(map, 'maxP99', `${where}.maxP99`) ?? null;
+    }
     let minParity: number | null = null;
     if (this.child(map, 'minParity') !== undefined) {
       const p = this.readPercent(map, 'minParity', `${where}.minParity`);
@@ -536,6 +549,7 @@ class Reader {
       minRequests: this.readCount(map, 'minRequests', `${where}.minRequests`) ?? d.minRequests,
       maxErrorRate: this.readPercent(map, 'maxErrorRate', `${where}.maxErrorRate`) ?? d.maxErrorRate,
       maxP99Ms,
+      maxP99Ratio,
       minParity,
     };
   }

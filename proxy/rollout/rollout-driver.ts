@@ -118,6 +118,9 @@ export function createRolloutDriver(options: RolloutDriverOptions): RolloutDrive
       if (plan.maxP99Ms !== null && service.p99Ms !== null && service.p99Ms > plan.maxP99Ms) {
         return rollBack(state, plan, `service p99 ${service.p99Ms.toFixed(0)} ms over ${service.requests} requests exceeds maxP99 ${plan.maxP99Ms} ms`);
       }
+      if (plan.maxP99Ratio !== null && service.p99Ms !== null && legacy.p99Ms !== null && legacy.requests >= plan.minRequests && service.p99Ms > legacy.p99Ms * plan.maxP99Ratio) {
+        return rollBack(state, plan, `service p99 ${service.p99Ms.toFixed(0)} ms is more than ${plan.maxP99Ratio}x legacy's ${legacy.p99Ms.toFixed(0)} ms`);
+      }
       if (plan.minParity !== null && store) {
         const parity = (await buildStoredParityReport(store, { route: route.name, since: state.stepStartedAt })).routes[0];
         if (parity && parity.parity !== null && parity.parity < plan.minParity) {

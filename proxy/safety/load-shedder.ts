@@ -16,7 +16,7 @@ export interface LoadShedder {
   close(): void;
 }
 
-export type ShedKind = 'global-concurrency' | 'route-concurrency' | 'route-rate' | 'event-loop';
+export type ShedKind = 'global-concurrency' | 'global-rate' | 'route-concurrency' | 'route-rate' | 'event-loop';
 
 export interface ShedReason {
   kind: ShedKind;
@@ -28,6 +28,16 @@ export interface ShedReason {
 /** How often the event loop's delay is sampled and judged. */
 const LOOP_WINDOW_MS = 500;
 
+/** Token bucket: refilled at the rate, holding at most one second of it; true when a token was taken. */
+function take(bucket: { tokens: number; refilledAt: number }, ratePerS: number): boolean {
+  const now = performance.now();
+  bucket.tokens = bucket.tokens < 0 ? ratePerS : Math.min(ratePerS, bucket.tokens + ((now - bucket.refilledAt) / 1000) * ratePerS);
+  bucket.refilledAt = now;
+  if (bucket.tokens < 1) return false;
+  bucket.tokens -= 1;
+  return true;
+}
+
 interface RouteLoad {
   inFlight: number;
   tokens: number;
@@ -35,7 +45,8 @@ interface RouteLoad {
 }
 
 export function createLoadShedder(): LoadShedder {
-  const stats = { inFlight: 0, shed: { 'global-concurrency': 0, 'route-concurrency': 0, 'route-rate': 0, 'event-loop': 0 }, eventLoopDelayMs: 0 };
+  const stats = { inFlight: 0, shed: { 'global-concurrency': 0, 'global-rate': 0, 'route-concurrency': 0, 'route-rate': 0, 'event-loop': 0 }, eventLoopDelayMs: 0 };
+  const global = { tokens: -1, refilledAt: 0 };
   const routes = new Map<string, RouteLoad>();
   let loop: IntervalHistogram | undefined;
   let loopTimer: NodeJS.Timeout | undefined;
@@ -73,6 +84,7 @@ export function createLoadShedder(): LoadShedder {
         if (lagging) return shed('event-loop', 'global', `the proxy's event loop lags ${stats.eventLoopDelayMs.toFixed(0)} ms (limits.maxEventLoopDelay ${limits.maxEventLoopDelayMs} ms)`);
       }
       if (stats.inFlight >= limits.maxConcurrent) return shed('global-concurrency', 'global', `${stats.inFlight} requests in flight (limits.maxConcurrent)`);
+      if (limits.ratePerS > 0 && !take(global, limits.ratePerS)) return shed('global-rate', 'global', `over limits.rate of ${limits.ratePerS}/s`);
       const route = exchange.route;
       let load: RouteLoad | undefined;
       if (route && (route.limit.concurrent > 0 || route.limit.ratePerS > 0)) {
@@ -80,13 +92,8 @@ export function createLoadShedder(): LoadShedder {
         if (route.limit.concurrent > 0 && load.inFlight >= route.limit.concurrent) {
           return shed('route-concurrency', route.name, `${load.inFlight} requests of route ${route.name} in flight (its limit.concurrent)`);
         }
-        if (route.limit.ratePerS > 0) {
-          // token bucket: refilled at the rate, holding at most one second of it
-          const now = performance.now();
-          load.tokens = Math.min(route.limit.ratePerS, load.tokens + ((now - load.refilledAt) / 1000) * route.limit.ratePerS);
-          load.refilledAt = now;
-          if (load.tokens < 1) return shed('route-rate', route.name, `route ${route.name} is over its limit.rate of ${route.limit.ratePerS}/s`);
-          load.tokens -= 1;
+        if (route.limit.ratePerS > 0 && !take(load, route.limit.ratePerS)) {
+          return shed('route-rate', route.name, `route ${route.name} is over its limit.rate of ${route.limit.ratePerS}/s`);
         }
         load.inFlight++;
       }

@@ -95,3 +95,39 @@ t.test('routes.yaml: limits and a route limit are validated with their line', as
   t.ok(problems.some((p) => p.line === 5 && /unknown key "maxConcurent"; did you mean "maxConcurrent"\?/.test(p.message)), 'a typo in limits: names the key');
   t.ok(problems.some((p) => p.line === 10 && /"fast" is not a rate; write e.g. rate: 200\/s or 600\/m/.test(p.message)), 'a bad rate says how to write one');
 });
+
+t.test('a global rate limit sheds the excess of a burst', async (t) => {
+  const service = await startUpstream('rooms');
+  t.teardown(() => service.close());
+  const { proxy } = await setup(t, service.url, 'limits:\n  rate: 4/s');
+  const results = await Promise.all(Array.from({ length: 10 }, (_, i) => request(`${proxy.url}/anything/${i}`)));
+  const ok = results.filter((r) => r.status === 200).length;
+  t.ok(ok >= 4 && ok <= 5, `the bucket's 4 get through (saw ${ok})`);
+  t.match(results.find((r) => r.status === 503)!.json().error.message, /over limits.rate of 4\/s/);
+});
+
+t.test('while the event loop lags past maxEventLoopDelay, new requests are shed; the admin /healthz still answers', async (t) => {
+  const service = await startUpstream('rooms');
+  t.teardown(() => service.close());
+  const { proxy } = await setup(t, service.url, 'limits:\n  maxEventLoopDelay: 20ms\nadmin:\n  listen: 127.0.0.1:0\n  readToken: read-token-0123456789abcdef');
+  const { startAdmin } = await import('../../proxy/admin/start-admin.ts');
+  const pino = (await import('pino')).default;
+  const admin = await startAdmin(proxy.proxy, proxy.proxy.state.config, pino({ level: 'silent' }));
+  t.teardown(() => admin.stop());
+  t.equal((await request(`${proxy.url}/before`)).status, 200, 'a responsive proxy admits');
+  // block the loop in 60 ms slices, as an overloaded proxy would
+  const busy = setInterval(() => {
+    const until = Date.now() + 60;
+    while (Date.now() < until);
+  }, 5);
+  t.teardown(() => clearInterval(busy));
+  const shed = await eventually(async () => {
+    const res = await request(`${proxy.url}/during`);
+    return res.status === 503 ? res : undefined;
+  });
+  t.match(shed.json().error.message, /event loop lags \d+ ms \(limits.maxEventLoopDelay 20 ms\)/);
+  t.equal((await request(`${admin.url}/healthz`)).status, 200, 'the admin /healthz keeps answering');
+  clearInterval(busy);
+  await eventually(async () => (await request(`${proxy.url}/after`)).status === 200, { timeoutMs: 5000 });
+  t.pass('admitted again once the loop recovers');
+});
