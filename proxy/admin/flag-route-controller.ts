@@ -85,6 +85,7 @@ export function createFlagRouteController({ config, rates, store, metrics }: Fla
       const out: RouteStatus[] = [];
       for (const route of config().routes) {
         const share = await shareOf(route.flag, flags);
+        if (share?.percent !== undefined) metrics?.setShare(route.name, share.enabled ? share.percent : 0);
         let parity: number | null = null;
         if (store && (route.stage === 'shadow' || route.shadow.reverse)) {
           const report = await buildStoredParityReport(store, { route: route.name, since: Date.now() - HOUR });
