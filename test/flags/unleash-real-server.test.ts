@@ -62,6 +62,48 @@ t.test('against a real Unleash server', { skip: unleashSkipReason }, async (t) =
     await t.rejects(nowhere.describe('rooms-admin'), { code: 'STRANGLER_ERR_UNLEASH_UNREACHABLE', message: /ECONNREFUSED/ });
   });
 
+  t.test('a rollout plan walks its steps by changing the flag on the Unleash server', async (t) => {
+    await admin.setRollout('rooms-roll', 0);
+    const legacy = await startUpstream('legacy');
+    const rooms = await startUpstream('rooms');
+    const proxy = await startTestProxy({
+      dir: t.testdir(),
+      legacy: legacy.url,
+      services: { rooms: rooms.url },
+      routes: '  - name: rooms-roll\n    match: GET /api/rooms/:id\n    service: rooms\n    rollout: { steps: [50, 100], interval: 500ms, minRequests: 5 }\n',
+      flags: `flags:\n  unleash:\n    url: ${server.apiUrl}\n    token: ${server.clientToken}\n    adminToken: \"${server.adminToken}\"\n    refreshInterval: 300ms\n    backupDir: backup`,
+      extra: 'comparisons:\n  database: sqlite:strangler.sqlite\nadmin:\n  listen: 127.0.0.1:0\n  operatorToken: op-token-0123456789abcdef',
+    });
+    const adminApi = await startAdmin(proxy.proxy, proxy.proxy.state.config, pino({ level: 'silent' }));
+    let stop = false;
+    const load = (async () => {
+      for (let i = 0; !stop; i++) await request(`${proxy.url}/api/rooms/1`, { headers: { 'x-user-id': `u${i}` } }).catch(() => null);
+    })();
+    t.teardown(async () => {
+      stop = true;
+      await load;
+      await adminApi.stop();
+      await proxy.close();
+      await legacy.close();
+      await rooms.close();
+    });
+    const promoted = await fetch(`${adminApi.url}/routes/rooms-roll/promote`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer op-token-0123456789abcdef', 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'rollout on Unleash' }),
+    });
+    t.equal(promoted.status, 200);
+    t.same(await admin.describe('rooms-roll'), { enabled: true, percent: 50 }, 'the first step is set on the server');
+    const done = await eventually(async () => {
+      const state = await adminApi.rollouts.state('rooms-roll');
+      return state?.status === 'done' ? state : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 200 });
+    t.match(done, { step: 1 });
+    t.same(await admin.describe('rooms-roll'), { enabled: true, percent: 100 }, 'the last step is set on the server');
+    await eventually(async () => (await request(`${proxy.url}/api/rooms/1`, { headers: { 'x-user-id': 'anyone' } })).headers['x-strangler-target'] === 'rooms', { timeoutMs: 10_000 });
+    t.pass('and the proxy follows it');
+  });
+
   t.test('the proxy follows a rollout changed on the server, and keeps the last known flags when it goes away', async (t) => {
     await admin.setRollout('rooms-get', 0);
     const legacy = await startUpstream('legacy');
