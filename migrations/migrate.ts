@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
-import { createDb, describeDatabase, resolveDatabaseUrl } from '../services/rooms/db.ts';
+import { createDb, describeDatabase, resolveDatabaseUrl } from '../services/shared/database.ts';
 
 /** Knex's bookkeeping table; the name keeps it apart from anything legacy creates. */
 export const MIGRATIONS_TABLE = 'strangler_migrations';

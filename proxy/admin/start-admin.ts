@@ -7,7 +7,7 @@ import { errors } from '../errors.ts';
 import { migrateWhenFree } from '../parity/comparison-store.ts';
 import type { Proxy } from '../server.ts';
 import { comparesAnyRoute } from '../server.ts';
-import { createDb, parseDatabaseUrl } from '../../services/rooms/db.ts';
+import { createDb, parseDatabaseUrl } from '../../services/shared/database.ts';
 import { buildAdminApp, type Readiness } from './admin-app.ts';
 import { createAuditLog } from './audit-log.ts';
 import { createFlagRouteController } from './flag-route-controller.ts';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import { errors } from '../errors.ts';
-import { createDb, describeDatabase, parseDatabaseUrl } from '../../services/rooms/db.ts';
+import { createDb, describeDatabase, parseDatabaseUrl } from '../../services/shared/database.ts';
 import { openComparisonStore, type ComparisonStore } from './comparison-store.ts';
 
 /**

@@ -20,16 +20,6 @@ export class RoomsError extends Error {
   }
 }
 
-export function createDatabaseUrlError(url: string, cause?: unknown): RoomsError {
-  return new RoomsError(
-    ERROR_CODES.DATABASE_URL,
-    `DATABASE_URL ${JSON.stringify(url)} is not understood: use sqlite:<path> (absolute, or ` +
-      'relative to the repository root, e.g. sqlite:var/timing.sqlite) or ' +
-      'mysql://user:password@host:port/dbname',
-    { cause },
-  );
-}
-
 export function createLegacySchemaMissingError(missing: string[]): RoomsError {
   return new RoomsError(
     ERROR_CODES.LEGACY_SCHEMA_MISSING,

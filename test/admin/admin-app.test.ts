@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildAdminApp, type Readiness } from '../../proxy/admin/admin-app.ts';
 import { createAuditLog, type AuditLog } from '../../proxy/admin/audit-log.ts';
 import { migrateProxyStore } from '../../migrations/migrate.ts';
-import { createDb } from '../../services/rooms/db.ts';
+import { createDb } from '../../services/shared/database.ts';
 import { createTestDatabase, mysqlSkipReason } from '../helpers/mysql.ts';
 import { createCapturingLogger, createFakeController, TOKENS } from '../helpers/admin.ts';
 

@@ -7,7 +7,7 @@ import { createAdminClient } from '../../proxy/admin/admin-client.ts';
 import { createAuditLog } from '../../proxy/admin/audit-log.ts';
 import { StranglerError } from '../../proxy/errors.ts';
 import { migrateProxyStore } from '../../migrations/migrate.ts';
-import { createDb } from '../../services/rooms/db.ts';
+import { createDb } from '../../services/shared/database.ts';
 import { createCapturingLogger, createFakeController, TOKENS } from '../helpers/admin.ts';
 
 /** the real admin app on a real socket (port 0), with its audit log on SQLite */

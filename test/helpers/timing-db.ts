@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import type { Test } from 'tap';
-import { createDb } from '../../services/rooms/db.ts';
+import { createDb } from '../../services/shared/database.ts';
 import { createTestDatabase, mysqlSkipReason } from './mysql.ts';
 
 /**

@@ -4,7 +4,7 @@ import { openComparisonStore, type ComparisonStore } from '../../proxy/parity/co
 import { buildStoredParityReport } from '../../proxy/parity/build-parity-report.ts';
 import type { ComparisonRecord } from '../../proxy/parity/records.ts';
 import type { ComparisonOutcome } from '../../proxy/comparison/types.ts';
-import { createDb } from '../../services/rooms/db.ts';
+import { createDb } from '../../services/shared/database.ts';
 import { migrateProxyStore } from '../../migrations/migrate.ts';
 import { createTestDatabase, mysqlSkipReason } from '../helpers/mysql.ts';
 

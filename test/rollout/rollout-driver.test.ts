@@ -6,7 +6,7 @@ import { validateConfig } from '../../proxy/config/validate-config.ts';
 import { migrateWhenFree } from '../../proxy/parity/comparison-store.ts';
 import { createRolloutDriver } from '../../proxy/rollout/rollout-driver.ts';
 import { createStepStats } from '../../proxy/rollout/step-stats.ts';
-import { createDb } from '../../services/rooms/db.ts';
+import { createDb } from '../../services/shared/database.ts';
 
 const CONFIG = validateConfig(
   `legacy: http://127.0.0.1:1
