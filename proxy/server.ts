@@ -105,6 +105,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
     const id = typeof incoming === 'string' && incoming.length <= 64 ? incoming : idPrefix + (++sequence).toString(36);
     const exchange = createExchange(id, req, res, performance.now());
     res.once('close', () => {
+      state.shedder.release(exchange);
       accessLog?.record(exchange);
       observe(exchange);
     });

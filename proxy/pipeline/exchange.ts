@@ -64,8 +64,10 @@ export interface Exchange {
   shed: string | undefined;
   /** the service that failed this safe request before legacy answered it (decision reason fallback) */
   fellBackFrom: string | undefined;
+  /** set by the load shedder while the request counts against its limits */
+  admitted: true | { inFlight: number } | undefined;
 }
 
 export function createExchange(id: string, req: IncomingMessage, res: ServerResponse, startedAt: number): Exchange {
-  return { id, req, res, startedAt, route: null, force: undefined, decision: undefined, failure: undefined, tap: undefined, shed: undefined, fellBackFrom: undefined };
+  return { id, req, res, startedAt, route: null, force: undefined, decision: undefined, failure: undefined, tap: undefined, shed: undefined, fellBackFrom: undefined, admitted: undefined };
 }

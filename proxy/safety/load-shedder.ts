@@ -10,8 +10,10 @@ import type { Exchange } from '../pipeline/exchange.ts';
  * that is itself overloaded.
  */
 export interface LoadShedder {
-  /** null: admitted (and counted until the response closes); else why it is shed */
+  /** null: admitted (and counted until release); else why it is shed */
   admit(exchange: Exchange, config: Config): ShedReason | null;
+  /** the admitted request's response closed (the server's one close listener calls it) */
+  release(exchange: Exchange): void;
   readonly stats: { inFlight: number; shed: Record<ShedKind, number>; eventLoopDelayMs: number };
   close(): void;
 }
@@ -98,12 +100,16 @@ export function createLoadShedder(): LoadShedder {
         load.inFlight++;
       }
       stats.inFlight++;
-      const counted = load;
-      exchange.res.once('close', () => {
-        stats.inFlight--;
-        if (counted) counted.inFlight--;
-      });
+      // one listener per request is the server's: it calls release()
+      exchange.admitted = load ?? true;
       return null;
+    },
+    release(exchange) {
+      const admitted = exchange.admitted;
+      if (!admitted) return;
+      exchange.admitted = undefined;
+      stats.inFlight--;
+      if (admitted !== true) (admitted as RouteLoad).inFlight--;
     },
     close() {
       if (loopTimer) clearInterval(loopTimer);
