@@ -243,4 +243,73 @@ export const errors = {
         `  or nginx/Apache combined: 203.0.113.7 - - [25/Nov/2026:10:00:00 +0000] "GET /api/rooms/42 HTTP/1.1" 200 512 "-" "curl/8.5" [0.003]\n` +
         `(the last field, $request_time in seconds or Apache %D in microseconds, is optional); pass --format proxy|combined if auto-detection guessed wrong`,
     ),
+  extractBadMatch: (match: string, detail: string) =>
+    new StranglerError(
+      'STRANGLER_ERR_EXTRACT_BAD_MATCH',
+      400,
+      `cannot extract "${match}": ${detail}. Write one method and a path, e.g. strangler extract "GET /api/diaries" --service diaries`,
+    ),
+  extractBadName: (what: 'service' | 'route', name: string, detail: string) =>
+    new StranglerError(
+      'STRANGLER_ERR_EXTRACT_BAD_NAME',
+      400,
+      `${what} name "${name}" cannot be used: ${detail}`,
+    ),
+  extractNotRepositoryRoot: (root: string) =>
+    new StranglerError(
+      'STRANGLER_ERR_EXTRACT_NOT_REPOSITORY_ROOT',
+      500,
+      `${root} is not the root of a strangler repository (services/shared/database.ts is missing there): run strangler extract from the folder that holds routes.yaml, services/ and test/`,
+    ),
+  extractRouteNameTaken: (name: string, match: string, service: string, line: number) =>
+    new StranglerError(
+      'STRANGLER_ERR_EXTRACT_ROUTE_NAME_TAKEN',
+      409,
+      `routes.yaml already has a route named "${name}" (line ${line}: ${match} → ${service}); route names are unique, so pass another one with --route <name>`,
+    ),
+  extractPathCovered: (match: string, route: string, routeMatch: string, line: number) =>
+    new StranglerError(
+      'STRANGLER_ERR_EXTRACT_PATH_COVERED',
+      409,
+      `"${match}" is already matched by route "${route}" (line ${line}: ${routeMatch}) in routes.yaml; extract it by changing that route (its service:), or remove that route first`,
+    ),
+  extractAppMarkerMissing: (file: string, marker: string) =>
+    new StranglerError(
+      'STRANGLER_ERR_EXTRACT_APP_MARKER_MISSING',
+      500,
+      `${file} has no "${marker}" line, so strangler extract does not know where to register the new route module: add that comment inside buildApp, after the last route registration, and run again (nothing was written)`,
+    ),
+  extractConfigRejected: (file: string, problems: readonly string[]) =>
+    new StranglerError(
+      'STRANGLER_ERR_EXTRACT_CONFIG_REJECTED',
+      500,
+      `adding the route to ${file} would make it invalid, so nothing was written:\n` +
+        problems.map((p) => `  - ${p}`).join('\n') +
+        '\nFix routes.yaml (strangler check) or choose other --service/--route names, then run again',
+    ),
+  extractNoSamples: (file: string, match: string, seen: number) =>
+    new StranglerError(
+      'STRANGLER_ERR_EXTRACT_NO_SAMPLES',
+      400,
+      `none of the ${seen} exchange(s) in ${file} is a "${match}" request, so there is nothing to hold the service to: pass a recording of this route (routes.yaml record: on a route that covers it) or record from legacy with --from-legacy <url> --paths "<path>,<path>"`,
+    ),
+  extractSamplePathMismatch: (path: string, match: string) =>
+    new StranglerError(
+      'STRANGLER_ERR_EXTRACT_SAMPLE_PATH',
+      400,
+      `--paths entry "${path}" is not a "${match}" request: give paths (with query strings) that this route matches, e.g. ${match.split(' ')[1]?.replace(/:[^/]+/g, '1') ?? '/'}`,
+    ),
+  extractUnsafeRecording: (method: string) =>
+    new StranglerError(
+      'STRANGLER_ERR_EXTRACT_UNSAFE_RECORDING',
+      400,
+      `--from-legacy only sends safe requests (GET, HEAD, OPTIONS), and ${method} would change legacy's data: record ${method} samples through the proxy (record: on the route) and pass them with --samples`,
+    ),
+  extractLegacyUnreachable: (url: string, detail: string, cause?: unknown) =>
+    new StranglerError(
+      'STRANGLER_ERR_EXTRACT_LEGACY_UNREACHABLE',
+      502,
+      `legacy at ${url} could not be asked for samples (${detail}): start it (npx strangler demo, or php legacy/bin/setup.php && php -S 127.0.0.1:8000 legacy/router.php) and check the URL`,
+      { cause },
+    ),
 } as const;

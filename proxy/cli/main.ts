@@ -7,11 +7,12 @@ import { parityCommand } from './parity.ts';
 import { replayCommand } from './replay.ts';
 import { diffCommand } from './diff.ts';
 import { inventoryCommand } from './inventory.ts';
+import { extractCommand } from './extract.ts';
 import { auditCommand, promoteCommand, rollbackCommand, statusCommand } from './status.ts';
 import { proxyCommand } from './proxy.ts';
 import { shiftCommand } from './shift.ts';
 
-const COMMANDS: readonly Command[] = [demoCommand, proxyCommand, checkCommand, statusCommand, shiftCommand, rollbackCommand, promoteCommand, auditCommand, parityCommand, replayCommand, diffCommand, inventoryCommand, migrateCommand];
+const COMMANDS: readonly Command[] = [demoCommand, proxyCommand, checkCommand, statusCommand, shiftCommand, rollbackCommand, promoteCommand, auditCommand, parityCommand, replayCommand, diffCommand, inventoryCommand, extractCommand, migrateCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
