@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { findPhp, startLegacy } from '../../legacy/start-legacy.ts';
 import { migrateLatest } from '../../migrations/migrate.ts';
 import { startRooms } from '../../services/rooms/server.ts';
+import { startDiaries } from '../../services/diaries/server.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { errors } from '../errors.ts';
 import { createLogger } from '../log.ts';
@@ -13,7 +14,11 @@ import { untilSignal } from './until-signal.ts';
 const REPO = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
 /** Services the demo knows how to start in-process. */
-const DEMO_SERVICES: Record<string, typeof startRooms> = { rooms: startRooms };
+/** rooms was extracted by hand, diaries with `strangler extract`. */
+const DEMO_SERVICES: Record<string, (options: { databaseUrl: string; host: string; port: number; logger: import('fastify').FastifyBaseLogger }) => Promise<{ stop(): Promise<void> }>> = {
+  rooms: startRooms,
+  diaries: startDiaries,
+};
 
 export const demoCommand: Command = {
   name: 'demo',
