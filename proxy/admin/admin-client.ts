@@ -1,3 +1,4 @@
+import { fetchText } from '../util/fetch-text.ts';
 import { errors, StranglerError } from '../errors.ts';
 import type { AuditEntry, Change, RouteStatus } from './route-controller.ts';
 
@@ -20,22 +21,12 @@ export function createAdminClient(baseUrl: string, token: string): AdminClient {
   const base = baseUrl.replace(/\/+$/, '');
 
   const call = async <T>(method: 'GET' | 'POST', path: string, body?: object): Promise<T> => {
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
-    if (body) headers['content-type'] = 'application/json';
     let res: Response;
     let text: string;
     try {
-      res = await fetch(base + path, {
-        method,
-        headers,
-        body: body ? JSON.stringify(body) : undefined,
-        // a redirect would carry the token somewhere else
-        redirect: 'manual',
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-      text = await res.text();
+      ({ res, text } = await fetchText(base + path, { method, headers: { authorization: `Bearer ${token}` }, body, timeoutMs: REQUEST_TIMEOUT_MS }));
     } catch (err) {
-      throw errors.adminUnreachable(base, describeFetchFailure(err), err);
+      throw errors.adminUnreachable(base, (err as { describe?: string }).describe ?? String(err), err);
     }
     let parsed: unknown;
     try {
@@ -77,8 +68,3 @@ export function createAdminClient(baseUrl: string, token: string): AdminClient {
 }
 
 /** "ECONNREFUSED", "no answer within 10000 ms", … */
-function describeFetchFailure(err: unknown): string {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `no answer within ${REQUEST_TIMEOUT_MS} ms`;
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
-}

@@ -1,3 +1,4 @@
+import { fetchText } from '../util/fetch-text.ts';
 import { errors } from '../errors.ts';
 
 /**
@@ -56,22 +57,12 @@ export function createUnleashAdmin(options: UnleashAdminOptions): UnleashAdmin {
   const environmentPath = (name: string) => `${flagPath(name)}/environments/${encodeURIComponent(environment)}`;
 
   const call = async <T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: object, accept: number[] = []): Promise<{ status: number; body: T }> => {
-    const headers: Record<string, string> = { authorization: options.token, accept: 'application/json' };
-    if (body) headers['content-type'] = 'application/json';
     let res: Response;
     let text: string;
     try {
-      res = await fetch(base + path, {
-        method,
-        headers,
-        body: body ? JSON.stringify(body) : undefined,
-        // a redirect would carry the token somewhere else
-        redirect: 'manual',
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-      text = await res.text();
+      ({ res, text } = await fetchText(base + path, { method, headers: { authorization: options.token }, body, timeoutMs: REQUEST_TIMEOUT_MS }));
     } catch (err) {
-      throw errors.unleashUnreachable(base, describeFetchFailure(err), err);
+      throw errors.unleashUnreachable(base, (err as { describe?: string }).describe ?? String(err), err);
     }
     let parsed: unknown;
     try {
@@ -150,8 +141,3 @@ function describeUnleashError(body: unknown): string {
 }
 
 /** "ECONNREFUSED", "no answer within 10000 ms", … */
-function describeFetchFailure(err: unknown): string {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `no answer within ${REQUEST_TIMEOUT_MS} ms`;
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
-}
