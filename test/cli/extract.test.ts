@@ -24,8 +24,48 @@ import { startUpstream } from '../helpers/http.ts';
 import { phpSkipReason, startTestLegacy } from '../helpers/legacy.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-/** The demo config, comments and all: what an engineer runs extract against. */
-const DEMO_ROUTES = readFileSync(path.join(REPO, 'routes.yaml'), 'utf8');
+/** Nothing listens on the discard port: extract's own recording from legacy gets a refusal at once. */
+const NO_LEGACY = 'http://127.0.0.1:9';
+
+/**
+ * routes.yaml without one service and the routes that send traffic to it: the real file now
+ * holds the diaries service made with extract, and these tests extract it again from scratch.
+ * A service line is one line under services:; a route is its `- name:` line and every line
+ * indented deeper than its dash.
+ */
+function withoutService(source: string, service: string): string {
+  const lines = source.split('\n');
+  const out: string[] = [];
+  let section = '';
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const top = /^([A-Za-z_]+):/.exec(line);
+    if (top) section = top[1];
+    if (section === 'services' && new RegExp(`^\\s+${service}:\\s`).test(line)) continue;
+    const item = section === 'routes' ? /^(\s*)- /.exec(line) : null;
+    if (item) {
+      let end = i + 1;
+      while (end < lines.length && lines[end].trim() !== '' && indentOf(lines[end]) > item[1].length) end++;
+      const block = lines.slice(i, end);
+      if (block.some((l) => new RegExp(`^\\s*(- )?service:\\s*${service}\\s*(#.*)?$`).test(l))) {
+        i = end - 1;
+        continue;
+      }
+    }
+    out.push(line);
+  }
+  return out.join('\n');
+}
+
+function indentOf(line: string): number {
+  return /^\s*/.exec(line)![0].length;
+}
+
+/**
+ * The demo config, comments and all, as it was before diaries was extracted: what an engineer
+ * runs extract against. Legacy points where nothing listens, so no test asks a real server.
+ */
+const DEMO_ROUTES = withoutService(readFileSync(path.join(REPO, 'routes.yaml'), 'utf8'), 'diaries').replace(/^legacy: \S+/m, `legacy: ${NO_LEGACY}`);
 const NOT_IMPLEMENTED = 'not implemented: GET /api/diaries (strangler extract)';
 
 /**
@@ -84,6 +124,14 @@ function exchange(method: string, url: string, status = 200, body = '{"data":[]}
     response: { status, headers: { 'content-type': 'application/json; charset=utf-8' }, body, bodyEncoding: 'utf8', truncated: false },
   };
 }
+
+t.test('the demo fixture is the demo before diaries: rooms kept, diaries gone', async (t) => {
+  const { config, problems } = validateConfig(DEMO_ROUTES, 'routes.yaml');
+  t.same(problems, [], 'validates');
+  t.same(Object.keys(config?.services ?? {}), ['rooms']);
+  t.same(config?.routes.map((r) => r.name), ['rooms-list', 'rooms-get']);
+  t.match(DEMO_ROUTES, /^# strangler routes:/, 'comments kept');
+});
 
 t.test('route names are derived from method and path', async (t) => {
   t.equal(deriveRouteName('GET', '/api/diaries'), 'diaries-list');
