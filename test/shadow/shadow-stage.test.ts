@@ -5,6 +5,7 @@ import { on, startTestProxy } from '../helpers/proxy.ts';
 import { buildStoredParityReport } from '../../proxy/parity/build-parity-report.ts';
 import { renderHtmlReport } from '../../proxy/report/html-report.ts';
 import { renderJunitReport } from '../../proxy/report/junit-report.ts';
+import type { ComparisonStore } from '../../proxy/parity/comparison-store.ts';
 
 /** An upstream answering JSON built from the request. */
 function json(body: (req: http.IncomingMessage, text: string) => unknown, status = 200) {
@@ -29,6 +30,47 @@ function shadowKeys(extra = ''): string {
 }
 
 const ROOM = { id: 7, name: 'Quiet room', members: 3 };
+
+/**
+ * A candidate that holds every request until release() (then answers with `answer`, default
+ * ROOM), noting when a request arrived and when the proxy gave up on it.
+ */
+function held(answer: (req: http.IncomingMessage, res: http.ServerResponse) => void = json(() => ROOM)) {
+  const events: string[] = [];
+  const waiting: Array<() => void> = [];
+  let released = false;
+  return {
+    events,
+    handler(req: http.IncomingMessage, res: http.ServerResponse) {
+      events.push('received');
+      res.on('close', () => {
+        if (!res.writableFinished) events.push('closed');
+      });
+      if (released) answer(req, res);
+      else waiting.push(() => answer(req, res));
+    },
+    release() {
+      released = true;
+      for (const go of waiting.splice(0)) go();
+    },
+  };
+}
+
+/** What the store holds right now: kept comparisons and counted ones. */
+async function storedNow(store: ComparisonStore) {
+  await store.flush();
+  return { rows: (await store.list({ limit: 100 })).length, counts: await store.counts({}) };
+}
+
+// a copy that fails must end as a stored outcome, never as a process-level error
+const processErrors: unknown[] = [];
+process.on('unhandledRejection', (err) => processErrors.push(err));
+process.on('uncaughtException', (err) => processErrors.push(err));
+async function assertNoProcessErrors(t: Test) {
+  // an unhandled rejection is reported after the microtask queue drains
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(processErrors.map(String), [], 'no unhandled rejection or uncaught exception');
+}
 
 async function setup(
   t: Test,
@@ -103,63 +145,80 @@ t.test('a real difference is a mismatch naming the path and both values', async 
   t.same(JSON.parse(row.serviceResponse!.body), { ...ROOM, members: 4 });
 });
 
-t.test('a hung candidate never delays the client; its copy ends as candidate-error', async (t) => {
-  let answered = false;
-  const { rooms, proxy, stored } = await setup(t, {
-    candidate: (_req, res) => {
-      const timer = setTimeout(() => {
-        answered = true;
-        res.end('{}');
-      }, 5000);
-      res.on('close', () => clearTimeout(timer));
-    },
-  });
+t.test('a hung candidate never delays the client: the answer arrives while its copy is still in flight', async (t) => {
+  const candidate = held();
+  // the copy's timeout is longer than anything this test waits for: only the ordering can pass it
+  const { rooms, proxy, store } = await setup(t, { candidate: candidate.handler, shadow: 'timeout: 60s' });
   const reply = await request(`${proxy.url}/api/rooms/7`);
+  const atAnswer = proxy.proxy.state.shadow.stats();
   t.equal(reply.status, 200);
   t.same(reply.json(), ROOM);
-  await eventually(() => rooms.seen.length === 1);
-  t.notOk(answered, 'the client had its answer while the candidate was still sleeping');
+  t.equal(atAnswer.inFlight, 1, 'the copy was still in flight when the client had its answer');
+  t.same(candidate.events, ['received'], 'the candidate had the copy and had not answered');
+  t.same(await storedNow(store), { rows: 0, counts: [] }, 'nothing is compared or stored before the candidate answers');
+  t.equal(rooms.seen.length, 1);
+  await assertNoProcessErrors(t);
+});
+
+t.test('a candidate that never answers within shadow.timeout ends as candidate-error, nothing left pending', async (t) => {
+  const candidate = held();
+  const { proxy, stored } = await setup(t, { candidate: candidate.handler, shadow: 'timeout: 300ms' });
+  t.equal((await request(`${proxy.url}/api/rooms/7`)).status, 200);
   const [row] = await stored(1);
   t.equal(row.outcome, 'candidate-error');
   t.match(row.reason, /abort|timeout/i);
+  await eventually(() => candidate.events.length === 2);
+  t.same(candidate.events, ['received', 'closed'], 'the proxy gave up on the copy; the candidate never answered');
   t.equal(proxy.proxy.state.shadow.stats().inFlight, 0, 'nothing left pending');
+  await assertNoProcessErrors(t);
 });
 
-t.test('a candidate answering 500 is a candidate-error', async (t) => {
-  const { proxy, stored } = await setup(t, { candidate: json(() => ({ error: 'boom' }), 500) });
-  t.equal((await request(`${proxy.url}/api/rooms/7`)).status, 200);
+t.test('a candidate answering 500 is a candidate-error, recorded only after the client got legacy', async (t) => {
+  const candidate = held(json(() => ({ error: 'boom' }), 500));
+  const { proxy, store, stored } = await setup(t, { candidate: candidate.handler, shadow: 'timeout: 60s' });
+  const reply = await request(`${proxy.url}/api/rooms/7`);
+  t.equal(proxy.proxy.state.shadow.stats().inFlight, 1, 'the 500 had not been sent when the client had its answer');
+  t.equal(reply.status, 200);
+  t.same(reply.json(), ROOM);
+  t.same(await storedNow(store), { rows: 0, counts: [] }, 'no comparison yet');
+  candidate.release();
   const [row] = await stored(1);
   t.equal(row.outcome, 'candidate-error');
   t.match(row.reason, /candidate answered 500/);
+  await assertNoProcessErrors(t);
 });
 
-t.test('a candidate refusing connections is a candidate-error', async (t) => {
+t.test('a candidate refusing connections is a candidate-error; the client still gets legacy', async (t) => {
   const { proxy, stored } = await setup(t, { candidateUrl: `http://127.0.0.1:${await closedPort()}` });
-  t.equal((await request(`${proxy.url}/api/rooms/7`)).status, 200);
+  const reply = await request(`${proxy.url}/api/rooms/7`);
+  t.equal(reply.status, 200);
+  t.same(reply.json(), ROOM);
   const [row] = await stored(1);
   t.equal(row.outcome, 'candidate-error');
   t.match(row.reason, /ECONNREFUSED/);
+  await assertNoProcessErrors(t);
 });
 
-t.test('copies in flight are bounded: the excess is skipped and counted, clients all served', async (t) => {
+t.test('copies in flight are bounded: the excess is skipped and counted, clients all served while the copies hang', async (t) => {
+  const candidate = held(json(() => ROOM));
   const { rooms, proxy, outcomes } = await setup(t, {
     extra: 'comparisons:\n  database: sqlite:comparisons.sqlite\n  maxConcurrent: 2',
-    shadow: 'timeout: 1s',
-    candidate: (_req, res) => {
-      const timer = setTimeout(() => res.end('{}'), 5000);
-      res.on('close', () => clearTimeout(timer));
-    },
+    shadow: 'timeout: 60s',
+    candidate: candidate.handler,
   });
   const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => request(`${proxy.url}/api/rooms/${i}`)));
+  const atAnswers = proxy.proxy.state.shadow.stats();
   t.same(replies.map((r) => r.status), Array(10).fill(200));
-  const stats = proxy.proxy.state.shadow.stats();
-  t.ok(stats.highWater <= 2, `at most 2 copies in flight (saw ${stats.highWater})`);
-  t.equal(stats.skipped.concurrency, 10 - stats.started);
-  t.ok(stats.skipped.concurrency >= 8);
+  t.equal(atAnswers.inFlight, 2, 'every client had its answer while the 2 admitted copies still hung');
+  t.equal(atAnswers.highWater, 2, 'never more than the bound in flight');
+  t.equal(atAnswers.started, 2);
+  t.equal(atAnswers.skipped.concurrency, 8, 'the other 8 copies were skipped, not queued');
+  candidate.release();
   const { counts, skipped } = await outcomes();
-  t.equal(skipped.concurrency, stats.skipped.concurrency, 'skips are stored with their reason');
-  t.equal(counts['candidate-error'], stats.started, 'the copies that ran timed out');
-  t.ok(rooms.seen.length <= 2);
+  t.same(skipped, { concurrency: 8 }, 'skips are stored with their reason');
+  t.same(counts, { match: 2, skipped: 8 }, 'the 2 copies compared once the candidate answered');
+  t.equal(rooms.seen.length, 2, 'the candidate saw only the admitted copies');
+  await assertNoProcessErrors(t);
 });
 
 t.test('writes are never copied without a sandbox', async (t) => {
