@@ -40,7 +40,10 @@ export async function runProxy(config: Config, logger: Logger, listen?: { host?:
         'config rejected, still serving the last good one',
       ),
   );
-  const onHup = () => void watcher.reload();
+  const onHup = () => {
+    logger.info({ signal: 'SIGHUP', config: config.file }, 'config reload requested');
+    void watcher.reload();
+  };
   process.on('SIGHUP', onHup);
   let admin: RunningAdmin | undefined;
   try {
@@ -57,10 +60,17 @@ export async function runProxy(config: Config, logger: Logger, listen?: { host?:
     adminUrl: admin?.url,
     admin,
     async stop() {
+      // a SIGHUP while draining is ignored: without a listener it would end the process mid-drain
+      const ignore = () => logger.info({ signal: 'SIGHUP' }, 'config reload ignored while stopping');
+      process.on('SIGHUP', ignore);
       process.off('SIGHUP', onHup);
       watcher.close();
-      await admin?.stop();
-      await proxy.close();
+      try {
+        await admin?.stop();
+        await proxy.close();
+      } finally {
+        process.off('SIGHUP', ignore);
+      }
     },
   };
 }
