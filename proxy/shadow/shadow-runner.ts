@@ -13,6 +13,7 @@ import type { ComparisonRecord, StoredResponse } from '../parity/records.ts';
 import { LEGACY, type Exchange, type PrimaryTap } from '../pipeline/exchange.ts';
 import { BodyCapture } from './body-capture.ts';
 import { callUpstream, type CopyAnswer } from './call-upstream.ts';
+import { isSampled } from './is-sampled.ts';
 import { teeResponse } from './tee-response.ts';
 
 /**
@@ -171,7 +172,7 @@ export function createShadowRunner({ logger, store, onOutcome }: ShadowRunnerOpt
       if (route.stage === 'shadow') {
         if (!primaryIsLegacy) return; // a tester forced the service: nothing to compare it with
       } else if (route.stage !== 'canary' || !route.shadow.reverse) return;
-      if (route.shadow.sample < 1 && Math.random() >= route.shadow.sample) return;
+      if (route.shadow.sample < 1 && !isSampled(route.shadow.sample, Math.random())) return;
 
       const method = exchange.req.method ?? 'GET';
       const safe = SAFE_METHODS.has(method);
