@@ -11,10 +11,48 @@ export interface LoadOptions {
   durationS: number;
 }
 
-/** Open-loop load at a fixed request rate; latencies count from each request's scheduled start. */
-export async function runAtFixedRate(url: string, { connections, durationS, rate }: LoadOptions & { rate: number }): Promise<LoadResult> {
-  const child = forkTs(NODE_LOAD, [url, String(connections), String(durationS), String(rate)]);
-  return nextMessage<LoadResult>(child, 'the fixed-rate load generator', durationS * 1000 + OVERRUN_MS);
+export interface FixedRateGenerator {
+  /** which generator, as printed with the table */
+  readonly description: string;
+  /** Open-loop load at a fixed request rate; latencies count from each request's scheduled start. */
+  run(url: string, options: LoadOptions & { rate: number }): Promise<LoadResult>;
+}
+
+/**
+ * bench/open-loop.c compiled with the machine's C compiler (a few µs of CPU per request, evenly
+ * spaced requests), else the Node generator, which shares the cores with the rows it measures
+ * at a far higher CPU cost and so inflates every row's tail.
+ */
+export async function createFixedRateGenerator(buildDir: string): Promise<FixedRateGenerator> {
+  const binary = await buildOpenLoop(buildDir);
+  if (binary.ok) {
+    return {
+      description: `bench/open-loop.c (epoll, evenly spaced requests, ${binary.compiler})`,
+      async run(url, { connections, durationS, rate }) {
+        const { hostname, port, pathname, search } = new URL(url);
+        const out = await runCommand(binary.file, [hostname, port, pathname + search, String(connections), String(rate), String(durationS)], durationS * 1000 + OVERRUN_MS);
+        return JSON.parse(out.trim().split('\n').pop()!) as LoadResult;
+      },
+    };
+  }
+  return {
+    description: `built-in Node open-loop generator (${binary.why})`,
+    async run(url, { connections, durationS, rate }) {
+      const child = forkTs(NODE_LOAD, [url, String(connections), String(durationS), String(rate)]);
+      return nextMessage<LoadResult>(child, 'the fixed-rate load generator', durationS * 1000 + OVERRUN_MS);
+    },
+  };
+}
+
+const OPEN_LOOP_SOURCE = fileURLToPath(new URL('./open-loop.c', import.meta.url));
+
+async function buildOpenLoop(buildDir: string): Promise<{ ok: true; file: string; compiler: string } | { ok: false; why: string }> {
+  const compiler = findOnPath('cc') ?? findOnPath('gcc');
+  if (!compiler) return { ok: false, why: 'no C compiler on PATH to build bench/open-loop.c; apt-get install -y gcc' };
+  const file = path.join(buildDir, 'open-loop');
+  const built = spawnSync(compiler, ['-O2', '-o', file, OPEN_LOOP_SOURCE], { encoding: 'utf8' });
+  if (built.status !== 0) return { ok: false, why: `bench/open-loop.c did not compile: ${(built.stderr || built.error?.message || '').trim().split('\n')[0]}` };
+  return { ok: true, file, compiler: path.basename(compiler) };
 }
 
 export interface LoadResult {

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { rolloutFeature } from '../proxy/flags/flags-file.ts';
 import { writeBenchConfig, writeBenchFlags } from './bench-config.ts';
 import { formatDecide, measureDecide } from './decide.ts';
-import { createLoadGenerator, runAtFixedRate, type LoadGenerator, type LoadResult } from './load.ts';
+import { createFixedRateGenerator, createLoadGenerator, type FixedRateGenerator, type LoadGenerator, type LoadResult } from './load.ts';
 import { childPids, forkTs, freePort, isListening, nextMessage, readCpuMicros, readRssBytes, readTreeCpuMicros, readTreeRssBytes, spawnTracked, stopAll } from './processes.ts';
 import { nginxMissing, startNginx } from './nginx.ts';
 import { formatSoak, parseSoakDuration, soak } from './soak.ts';
@@ -27,6 +27,8 @@ Options:
   --rate <n>          request rate of the fixed-rate latency table (default 8000)
   --soak <duration>   instead of the table: keep the matched row under load for this long
                       (e.g. 10m) and report the proxy's RSS over time
+  --rows <keys>       only these rows, comma-separated (direct is always run: ratios need it):
+                      nginx, unmatched, flag-on, access-log, shadow, workers-2
   --json <file>       where to write the JSON results
   -h, --help          show this help`;
 
@@ -69,6 +71,8 @@ interface Options {
   jsonFile: string;
   /** req/s of the fixed-rate table */
   rate: number;
+  /** the rows to run; all when undefined */
+  rowKeys?: readonly string[];
   /** seconds of soak, when --soak was given */
   soakS?: number;
 }
@@ -109,6 +113,7 @@ function parseOptions(argv: string[]): Options | undefined {
         json: { type: 'string' },
         soak: { type: 'string' },
         rate: { type: 'string' },
+        rows: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -119,8 +124,12 @@ function parseOptions(argv: string[]): Options | undefined {
   const base = values.quick ? { ...DEFAULTS, ...QUICK } : DEFAULTS;
   const soakS = values.soak === undefined ? undefined : parseSoakDuration(values.soak);
   if (values.soak !== undefined && !soakS) throw new UsageError(`--soak "${values.soak}" is not a duration; write e.g. 10m, 90s`);
+  const rowKeys = values.rows?.split(',').map((k) => k.trim()).filter(Boolean);
+  const unknown = rowKeys?.filter((k) => !ROWS.some((r) => r.key === k));
+  if (unknown?.length) throw new UsageError(`--rows: no row ${unknown.map((k) => `"${k}"`).join(', ')}; the rows are ${ROWS.map((r) => r.key).join(', ')}`);
   return {
     soakS,
+    rowKeys: rowKeys && ['direct', ...rowKeys.filter((k) => k !== 'direct')],
     rate: readPositiveInt('--rate', values.rate, 8000),
     durationS: readPositiveInt('--duration', values.duration, base.durationS),
     connections: readPositiveInt('--connections', values.connections, base.connections),
@@ -146,9 +155,10 @@ async function main(options: Options): Promise<void> {
   const startedAt = new Date().toISOString();
 
   tmpDir = await mkdtemp(path.join(os.tmpdir(), 'strangler-bench-'));
+  const fixedRateLoad = await createFixedRateGenerator(tmpDir);
   const noNginx = await nginxMissing();
   const endpoints = await startProcesses(tmpDir, !noNginx);
-  const rowsToRun = ROWS.filter((row) => endpoints[row.via]);
+  const rowsToRun = ROWS.filter((row) => endpoints[row.via] && (!options.rowKeys || options.rowKeys.includes(row.key)));
   await assertRouting(endpoints, rowsToRun);
 
   const header = [
@@ -156,6 +166,7 @@ async function main(options: Options): Promise<void> {
     `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.os}, node ${machine.node}`,
     `command: ${command}`,
     `load:    ${load.description}; ${options.connections} connections, ${options.durationS} s per row × ${options.rounds} round${options.rounds === 1 ? '' : 's'} (rows interleaved, medians shown)${options.warmup ? `, ${Math.min(WARMUP_MAX_S, options.durationS)} s warm-up per row` : ', no warm-up'}`,
+    `fixed rate: ${fixedRateLoad.description}`,
     `upstream: one Node process answering ${endpoints.bodyBytes} B of JSON; legacy and the service are both this upstream`,
     endpoints.nginxVersion ? `nginx:   ${endpoints.nginxVersion}, 1 worker, keepalive 128 to the upstream, access_log off` : noNginx!,
   ].join('\n');
@@ -187,14 +198,14 @@ async function main(options: Options): Promise<void> {
   relateToNginx(rows, 'nginx');
   console.log(`${formatTable(rows)}\n`);
 
-  const fixedRate = await measureFixedRate(endpoints, rowsToRun, options);
-  console.log(`${formatFixedRate(fixedRate, options.rate)}\n`);
+  const fixedRate = await measureFixedRate(fixedRateLoad, endpoints, rowsToRun, options);
+  console.log(`${formatFixedRate(fixedRate, options.rate, fixedRateLoad.description)}\n`);
 
   await stopAll(); // the decision benchmark needs the CPU to itself
   const decide = await measureDecide(options.decideIterations, tmpDir);
   console.log(`${formatDecide(decide)}\n`);
 
-  await writeResults(options.jsonFile, { startedAt, command, machine, options, loadGenerator: load.description, idleRssMb, rows, fixedRate, decide });
+  await writeResults(options.jsonFile, { startedAt, command, machine, options, loadGenerator: load.description, fixedRateGenerator: fixedRateLoad.description, idleRssMb, rows, fixedRate, decide });
 }
 
 interface FixedRateRow {
@@ -209,13 +220,13 @@ interface FixedRateRow {
 }
 
 /** Tail latency at a fixed request rate, each row once per round, medians; what a user feels below saturation. */
-async function measureFixedRate(endpoints: Endpoints, rows: readonly Row[], options: Options): Promise<FixedRateRow[]> {
+async function measureFixedRate(load: FixedRateGenerator, endpoints: Endpoints, rows: readonly Row[], options: Options): Promise<FixedRateRow[]> {
   const picked = rows.filter((row) => row.key !== 'workers-2');
   const results = new Map<string, LoadResult[]>(picked.map((row) => [row.key, []]));
   for (let round = 1; round <= options.rounds; round++) {
     for (const row of picked) {
       console.error(`fixed rate ${options.rate}/s, round ${round}/${options.rounds}: ${row.label}`);
-      results.get(row.key)!.push(await runAtFixedRate(endpoints[row.via]!.url + row.path, { connections: options.connections, durationS: options.durationS, rate: options.rate }));
+      results.get(row.key)!.push(await load.run(endpoints[row.via]!.url + row.path, { connections: options.connections, durationS: options.durationS, rate: options.rate }));
     }
   }
   const direct = median(results.get('direct')!.map((r) => r.p99Ms));
@@ -226,10 +237,10 @@ async function measureFixedRate(endpoints: Endpoints, rows: readonly Row[], opti
   });
 }
 
-function formatFixedRate(rows: readonly FixedRateRow[], rate: number): string {
+function formatFixedRate(rows: readonly FixedRateRow[], rate: number, generator: string): string {
   const width = Math.max(...rows.map((r) => r.label.length));
   return [
-    `fixed rate ${rate} req/s (open loop, built-in generator; latency from each request's scheduled start)`,
+    `fixed rate ${rate} req/s (open loop: ${generator}; latency from each request's scheduled start)`,
     `${'row'.padEnd(width)}   req/s  p50 ms  p99 ms  added p99 ms  errors`,
     ...rows.map((r) => `${r.label.padEnd(width)}  ${r.rps.toFixed(0).padStart(6)}  ${r.p50Ms.toFixed(2).padStart(6)}  ${r.p99Ms.toFixed(2).padStart(6)}  ${(r.key === 'direct' ? '–' : r.addedP99Ms.toFixed(2)).padStart(12)}  ${String(r.errors).padStart(6)}`),
   ].join('\n');
