@@ -80,7 +80,11 @@ export function describe(side: { share: number | null; enabled: boolean }): stri
 }
 
 export const rollbackCommand = changeCommand('rollback', "send a route's traffic back to legacy at once (0 %), audited", 'Sets the route\'s share to 0 %: every request goes to legacy within a second.');
-export const promoteCommand = changeCommand('promote', 'send all of a route\'s traffic to its service (100 %), audited', "Sets the route's share to 100 %. (Step-by-step rollout plans are not built yet.)");
+export const promoteCommand = changeCommand(
+  'promote',
+  "start a route's rollout plan (or, without one, send it 100 %), audited",
+  "With a rollout: plan in routes.yaml, sets the first step's share and lets the proxy walk the\nplan: it advances while every gate holds and rolls back to 0 % when one fails. Without a\nplan, sets the route's share to 100 %.",
+);
 
 export const auditCommand: Command = {
   name: 'audit',

@@ -7,6 +7,8 @@ import { startUnleashServer, unleashSkipReason } from '../helpers/unleash-server
 import { runCli } from '../helpers/cli.ts';
 import { startAdmin } from '../../proxy/admin/start-admin.ts';
 import pino from 'pino';
+import path from 'node:path';
+import { runProxyWithAdmin } from '../helpers/admin-proxy.ts';
 
 // One real unleash-server (over a fresh PostgreSQL database) for the whole file; each test uses
 // flags of its own. The last test stops the server.
@@ -104,6 +106,61 @@ t.test('against a real Unleash server', { skip: unleashSkipReason }, async (t) =
     t.pass('and the proxy follows it');
   });
 
+  t.test('strangler shift with a running proxy goes through its admin API: Unleash changes, the audit log has the reason', async (t) => {
+    await admin.setRollout('rooms-audited', 0);
+    const legacy = await startUpstream('legacy');
+    const rooms = await startUpstream('rooms');
+    const dir = t.testdir();
+    const configFile = path.join(dir, 'routes.yaml');
+    const running = await runProxyWithAdmin(
+      configFile,
+      (adminPort) => `listen: 127.0.0.1:0
+legacy: ${legacy.url}
+services:
+  rooms: ${rooms.url}
+flags:
+  unleash:
+    url: ${server.apiUrl}
+    token: ${server.clientToken}
+    adminToken: "${server.adminToken}"
+    refreshInterval: 300ms
+    backupDir: backup
+comparisons:
+  database: sqlite:strangler.sqlite
+admin:
+  listen: 127.0.0.1:${adminPort}
+  operatorToken: op-token-0123456789abcdef
+routes:
+  - name: rooms-audited
+    match: GET /api/rooms/:id
+    service: rooms
+`,
+    );
+    t.teardown(async () => {
+      await running.stop();
+      await legacy.close();
+      await rooms.close();
+    });
+    const cli = (...args: string[]) => runCli([...args, '--config', configFile]);
+
+    const shifted = await cli('shift', 'rooms-audited', '40', '--reason', 'canary on Unleash');
+    t.equal(shifted.code, 0, shifted.stderr);
+    t.match(shifted.stdout, /rooms-audited: 0 % → 40 % .*through the proxy's admin API, in the audit log/);
+    t.notMatch(shifted.stderr, /without an audit entry/, 'the CLI did not fall back to Unleash directly');
+    t.same(await admin.describe('rooms-audited'), { enabled: true, percent: 40 }, 'the flag changed on the Unleash server');
+
+    const audit = await cli('audit', '--json');
+    t.equal(audit.code, 0, audit.stderr);
+    const entries = JSON.parse(audit.stdout);
+    t.match(entries[0], {
+      actor: { token: 'operator' },
+      change: { route: 'rooms-audited', action: 'shift', from: { share: 0 }, to: { share: 40, enabled: true } },
+      reason: 'canary on Unleash',
+    });
+    const status = await cli('status');
+    t.match(status.stdout, /rooms-audited\s+canary\s+40 %/, 'status reads the share back from Unleash');
+  });
+
   t.test('the proxy follows a rollout changed on the server, and keeps the last known flags when it goes away', async (t) => {
     await admin.setRollout('rooms-get', 0);
     const legacy = await startUpstream('legacy');
@@ -131,6 +188,7 @@ t.test('against a real Unleash server', { skip: unleashSkipReason }, async (t) =
     const cli = await runCli(['shift', 'rooms-get', '100', '--config', proxy.configFile]);
     t.equal(cli.code, 0, cli.stderr);
     t.match(cli.stdout, /rooms-get: 0 % → 100 % .* on the Unleash server/, 'strangler shift changes the flag on the Unleash server');
+    t.match(cli.stderr, /admin API is not reachable .*changing the flag directly, without an audit entry/, 'with no admin API to reach, it says the change is not audited');
     t.same(await admin.describe('rooms-get'), { enabled: true, percent: 100 });
     await eventually(async () => (await target('u1')) === 'rooms', { timeoutMs: 10_000 });
     t.comment(`the proxy followed the shift after ${Date.now() - shifted} ms (refresh 500 ms, Unleash publishes about every second)`);
