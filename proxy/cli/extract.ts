@@ -19,7 +19,8 @@ Starts moving one legacy endpoint to a service. Run it from the repository root.
   - the route's flag at 0 % in the local flags file.
   - test/services/<name>/<route>.contract.test.ts and <route>.samples.jsonl: a test that sends
     the samples to real legacy and to the service and compares the answers (TODO while the
-    handler answers 501).
+    handler answers 501). Samples come from --samples or --paths; given neither, the route's
+    path is recorded from legacy (routes.yaml's legacy:) when it has no :parameters.
 Running it again changes nothing (new samples are appended, existing files are kept).
 
 Options:
@@ -32,8 +33,9 @@ Options:
                              in routes.yaml, e.g. 3102)
       --samples <file>       take samples from a recording (JSONL written by the proxy's
                              record:) or a HAR file: the requests this route matches
-      --from-legacy <url>    record samples now by asking legacy (GET, HEAD, OPTIONS only) …
-      --paths <list>         … for these comma-separated paths with queries
+      --paths <list>         record samples now by asking legacy (GET, HEAD, OPTIONS only)
+                             for these comma-separated paths with queries
+      --from-legacy <url>    ask this legacy instead of routes.yaml's legacy:
       --max-samples <n>      samples kept per route (default ${DEFAULT_MAX_SAMPLES})
       --migration            also write a knex migration stub migrations/<service>/<ts>_<route>.ts
       --dry-run              print every file that would be created or changed, and the
@@ -42,9 +44,10 @@ Options:
 
 Examples:
   strangler extract "GET /api/diaries" --service diaries --dry-run
-  strangler extract "GET /api/diaries" --service diaries \\
-      --from-legacy http://127.0.0.1:8000 --paths "/api/diaries?user=1,/api/diaries?user=2"
+  strangler extract "GET /api/diaries" --service diaries --paths "/api/diaries?user=1,/api/diaries?user=2"
   strangler extract "GET /api/users/:id/checkins" --service checkins --samples var/recordings/traffic.jsonl
+  strangler extract "GET /api/users/:id/checkins" --service checkins \\
+      --from-legacy http://127.0.0.1:18000 --paths "/api/users/1/checkins"
   strangler extract "GET /api/leaderboard" --service checkins --route leaderboard-week --migration`,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, {
@@ -61,7 +64,6 @@ Examples:
     });
     if (positionals.length !== 1) throw new UsageError('give the endpoint as one quoted argument, e.g. strangler extract "GET /api/diaries" --service diaries');
     if (!values.service) throw new UsageError('--service <name> is required: the service that takes the route, e.g. --service diaries');
-    if (values.paths !== undefined && values['from-legacy'] === undefined) throw new UsageError('--paths needs --from-legacy <url>: the paths are requested from legacy');
     if (values['from-legacy'] !== undefined && values.paths === undefined) throw new UsageError('--from-legacy needs --paths "<path>,<path>": the requests to record');
     const paths = values.paths?.split(',').map((p) => p.trim()).filter(Boolean);
     if (paths && paths.length === 0) throw new UsageError('--paths is empty; give e.g. --paths "/api/diaries?user=1"');

@@ -1,8 +1,8 @@
 import { access, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ROUTE_NAME, type Config, type RouteConfig } from '../config/schema.ts';
+import { ROUTE_NAME, SAFE_METHODS, type Config, type RouteConfig } from '../config/schema.ts';
 import { parseMatch, validateConfig } from '../config/validate-config.ts';
-import { ConfigError, errors, formatProblem } from '../errors.ts';
+import { ConfigError, errors, formatProblem, StranglerError } from '../errors.ts';
 import { applyShare, emptyFlags, readFlagsFile } from '../flags/flags-file.ts';
 import { createRedactor } from '../parity/redact.ts';
 import type { RecordedExchange } from '../parity/records.ts';
@@ -45,8 +45,12 @@ export interface ExtractOptions {
   samples?: string;
   /** samples kept per route, default DEFAULT_MAX_SAMPLES */
   maxSamples?: number;
-  /** legacy's base URL, to record samples now: requests paths (with queries) */
+  /** legacy's base URL to record samples from now; default routes.yaml's legacy: */
   fromLegacy?: string;
+  /**
+   * the requests (paths with queries) to record from legacy. Neither these nor `samples` and
+   * no samples yet: the route's own path is recorded when it has no parameters.
+   */
   paths?: readonly string[];
   /** also write a knex migration stub */
   migration?: boolean;
@@ -189,7 +193,7 @@ export async function planExtraction(options: ExtractOptions): Promise<Extractio
   if (samples.previous === undefined) create(samplesFile, samples.content, `${samples.added} recorded request(s) with legacy's answers`);
   else if (samples.added > 0) update(samplesFile, samples.previous, samples.content, `+${samples.added} recorded request(s), ${samples.total} in all`);
   else keep(samplesFile);
-  if (samples.total === 0) notes.push(`no samples yet: the contract test stays TODO until you add some (--samples <recording> or --from-legacy <url> --paths "<path>,…")`);
+  if (samples.note) notes.push(samples.note);
 
   // routes.yaml
   const additions: RoutesYamlAdditions = {};
@@ -280,9 +284,15 @@ interface PlannedSamples {
   content: string;
   added: number;
   total: number;
+  /** what the engineer should know about the samples: where automatic ones came from, or why there are none */
+  note?: string;
 }
 
-/** The samples file with new samples appended; samples already in it are never recorded twice. */
+/**
+ * The samples file with new samples appended; samples already in it are never recorded twice.
+ * Given no samples at all, it records some from legacy itself: a contract test without samples
+ * holds the service to nothing.
+ */
 async function planSamples(
   file: string,
   options: ExtractOptions & { now: Date },
@@ -303,12 +313,47 @@ async function planSamples(
     for (const exchange of found) skip.add(sampleKey(exchange));
     added.push(...found);
   }
-  if (options.fromLegacy) {
-    added.push(...(await recordFromLegacy(options.fromLegacy, options.paths ?? [], { ...route, matcher }, { max: room(), skip, redactor, now: () => options.now })));
+  const legacyUrl = options.fromLegacy ?? config.legacy.origin;
+  const record = (paths: readonly string[]) => recordFromLegacy(legacyUrl, paths, { ...route, matcher }, { max: room(), skip, redactor, now: () => options.now });
+  let note: string | undefined;
+  if (options.fromLegacy !== undefined || options.paths !== undefined) added.push(...(await record(options.paths ?? [])));
+  else if (!options.samples && existing.length === 0) {
+    const automatic = await recordAutomatically(route, legacyUrl, record);
+    added.push(...automatic.recorded);
+    note = automatic.note;
   }
+  const total = existing.length + added.length;
+  if (total === 0) note ??= `no samples yet: the contract test stays TODO until there are some (--paths "<path>,…" records them from legacy at ${legacyUrl}, --samples <recording> takes them from the proxy's recording)`;
   const base = previous === undefined || previous === '' || previous.endsWith('\n') ? (previous ?? '') : `${previous}\n`;
   const content = base + added.map((e) => `${JSON.stringify(e)}\n`).join('');
-  return { previous, content, added: added.length, total: existing.length + added.length };
+  return { previous, content, added: added.length, total, note };
+}
+
+/**
+ * The route's own path, asked of legacy, when that is one request: a path with parameters has
+ * no request to guess, and an unsafe method would change legacy's data. Legacy not answering is
+ * a note, not a failure: the scaffold is still worth writing.
+ */
+async function recordAutomatically(
+  route: { method: string; path: string; match: string },
+  legacyUrl: string,
+  record: (paths: readonly string[]) => Promise<RecordedExchange[]>,
+): Promise<{ recorded: RecordedExchange[]; note: string }> {
+  const { method, path: routePath, match } = route;
+  if (!SAFE_METHODS.has(method)) {
+    return { recorded: [], note: `no samples: extract only asks legacy safe requests (GET, HEAD, OPTIONS), and ${method} would change its data; record ${match} through the proxy (record: on a route that covers it) and pass --samples <recording>` };
+  }
+  if (/[:*]/.test(routePath)) {
+    const example = routePath.replace(/:([A-Za-z_][A-Za-z0-9_]*)(\([^)]*\))?/g, '<$1>').replace(/\*/g, '<rest>');
+    return { recorded: [], note: `no samples: ${match} has path parameters, so there is no one request to record; pass --paths "${example},…" with real values (asked of legacy at ${legacyUrl}) or --samples <recording>` };
+  }
+  try {
+    const recorded = await record([routePath]);
+    return { recorded, note: `recorded ${method} ${routePath} from legacy at ${legacyUrl} as the only sample; add the requests that matter (query strings, other ids) with --paths "${routePath}?…,…" or --samples <recording>` };
+  } catch (err) {
+    if (!(err instanceof StranglerError) || err.code !== 'STRANGLER_ERR_EXTRACT_LEGACY_UNREACHABLE') throw err;
+    return { recorded: [], note: `no samples: ${err.message}; then run extract again (the contract test stays TODO until there are samples)` };
+  }
 }
 
 /** The port after the highest port of the services in routes.yaml, skipping every port it uses. */

@@ -352,7 +352,7 @@ knex migration under \`migrations/${service}/\` (\`strangler extract … --migra
    501 the comparisons are reported as TODO; once it answers, every difference fails the test.
    It also checks that each recorded answer still matches live legacy, so the samples describe
    the legacy being compared (timestamps aside). Add samples by running \`strangler extract\`
-   again with \`--samples <recording>\` or \`--from-legacy <url> --paths "…"\`; to re-record,
+   again with \`--samples <recording>\` or \`--paths "…"\` (asks routes.yaml's legacy); to re-record,
    delete the samples file first.
 4. Shadow it (\`stage: shadow\` in routes.yaml: legacy answers, this service gets a copy), watch
    \`npx strangler parity\`, then shift traffic: \`npx strangler shift <route> 5\`.

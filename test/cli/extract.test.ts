@@ -22,73 +22,9 @@ import { createDb } from '../../services/shared/database.ts';
 import { reportContract, runContract } from '../helpers/contract.ts';
 import { startUpstream } from '../helpers/http.ts';
 import { phpSkipReason, startTestLegacy } from '../helpers/legacy.ts';
+import { demoRoutesWithLegacy, DEMO_ROUTES, extract, makeRepo, REPO, runTsFile } from '../extract/demo-repo.ts';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-/** Nothing listens on the discard port: extract's own recording from legacy gets a refusal at once. */
-const NO_LEGACY = 'http://127.0.0.1:9';
-
-/**
- * routes.yaml without one service and the routes that send traffic to it: the real file now
- * holds the diaries service made with extract, and these tests extract it again from scratch.
- * A service line is one line under services:; a route is its `- name:` line and every line
- * indented deeper than its dash.
- */
-function withoutService(source: string, service: string): string {
-  const lines = source.split('\n');
-  const out: string[] = [];
-  let section = '';
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    const top = /^([A-Za-z_]+):/.exec(line);
-    if (top) section = top[1];
-    if (section === 'services' && new RegExp(`^\\s+${service}:\\s`).test(line)) continue;
-    const item = section === 'routes' ? /^(\s*)- /.exec(line) : null;
-    if (item) {
-      let end = i + 1;
-      while (end < lines.length && lines[end].trim() !== '' && indentOf(lines[end]) > item[1].length) end++;
-      const block = lines.slice(i, end);
-      if (block.some((l) => new RegExp(`^\\s*(- )?service:\\s*${service}\\s*(#.*)?$`).test(l))) {
-        i = end - 1;
-        continue;
-      }
-    }
-    out.push(line);
-  }
-  return out.join('\n');
-}
-
-function indentOf(line: string): number {
-  return /^\s*/.exec(line)![0].length;
-}
-
-/**
- * The demo config, comments and all, as it was before diaries was extracted: what an engineer
- * runs extract against. Legacy points where nothing listens, so no test asks a real server.
- */
-const DEMO_ROUTES = withoutService(readFileSync(path.join(REPO, 'routes.yaml'), 'utf8'), 'diaries').replace(/^legacy: \S+/m, `legacy: ${NO_LEGACY}`);
 const NOT_IMPLEMENTED = 'not implemented: GET /api/diaries (strangler extract)';
-
-/**
- * A fresh repository in a test folder: routes.yaml, and the code generated files import, linked
- * to this repository's. Generated files land here, never in the real services/ or test/.
- */
-function makeRepo(t: Test, routesYaml = DEMO_ROUTES): string {
-  const link = (...parts: string[]) => t.fixture('symlink', path.join(REPO, ...parts));
-  return t.testdir({
-    'routes.yaml': routesYaml,
-    proxy: link('proxy'),
-    legacy: link('legacy'),
-    migrations: { 'migrate.ts': link('migrations', 'migrate.ts') },
-    services: { shared: link('services', 'shared') },
-    test: { helpers: link('test', 'helpers') },
-  });
-}
-
-async function extract(options: ExtractOptions) {
-  const plan = await planExtraction(options);
-  await applyPlan(plan);
-  return plan;
-}
 
 /** Every regular file under dir (links not followed) with its content: a tree to compare. */
 function snapshot(dir: string): Record<string, string> {
@@ -349,6 +285,67 @@ t.test('--from-legacy records answers of legacy now, and only once', async (t) =
   t.equal(legacy.seen.length, 2, 'and does not ask legacy again');
   await t.rejects(planExtraction({ ...options, paths: ['/api/rooms'] }), { code: 'STRANGLER_ERR_EXTRACT_SAMPLE_PATH' });
   await t.rejects(planExtraction({ ...options, match: 'POST /api/diaries' }), { code: 'STRANGLER_ERR_EXTRACT_UNSAFE_RECORDING' });
+});
+
+t.test('given no samples, extract records the route\'s path from routes.yaml\'s legacy, once', async (t) => {
+  const legacy = await startUpstream('legacy', (req, res) => {
+    res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(JSON.stringify({ error: 'user must be a positive integer', url: req.url }));
+  });
+  t.teardown(() => legacy.close());
+  const root = makeRepo(t, demoRoutesWithLegacy(legacy.url));
+  const options = { root, match: 'GET /api/diaries', service: 'diaries' };
+  const plan = await extract(options);
+  t.same(legacy.seen.map((r) => `${r.method} ${r.url}`), ['GET /api/diaries'], 'legacy of routes.yaml was asked for the route\'s path');
+  t.same(plan.samples, { file: 'test/services/diaries/diaries-list.samples.jsonl', added: 1, total: 1 });
+  const [sample] = readFileSync(path.join(root, plan.samples.file), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as RecordedExchange);
+  t.match(sample, { route: 'diaries-list', request: { method: 'GET', url: '/api/diaries' }, response: { status: 400 } }, 'legacy\'s answer is the sample');
+  t.match(formatPlan(plan, { dryRun: false }), new RegExp(`note: recorded GET /api/diaries from legacy at ${legacy.url} as the only sample; add the requests that matter .* --paths "/api/diaries\\?…,…"`));
+  const again = await planExtraction(options);
+  t.same(again.writes, [], 'a second run plans nothing');
+  t.equal(legacy.seen.length, 1, 'and does not ask legacy again');
+});
+
+t.test('--paths alone records those requests from routes.yaml\'s legacy', async (t) => {
+  const legacy = await startUpstream('legacy');
+  t.teardown(() => legacy.close());
+  const root = makeRepo(t, demoRoutesWithLegacy(legacy.url));
+  const logged = t.capture(console, 'log');
+  const cwd = process.cwd();
+  process.chdir(root);
+  try {
+    t.equal(await extractCommand.run(['GET /api/diaries', '--service', 'diaries', '--paths', '/api/diaries?user=1,/api/diaries?user=2']), 0);
+  } finally {
+    process.chdir(cwd);
+  }
+  t.same(legacy.seen.map((r) => r.url), ['/api/diaries?user=1', '/api/diaries?user=2']);
+  t.match(logged().map((c) => c.args.join(' ')).join('\n'), /created\s+test\/services\/diaries\/diaries-list\.samples\.jsonl\s+2 recorded request\(s\)/);
+});
+
+t.test('no samples to be had: the plan says which flag to pass, and the generated test is a TODO saying so', async (t) => {
+  const legacy = await startUpstream('legacy');
+  t.teardown(() => legacy.close());
+  const root = makeRepo(t, demoRoutesWithLegacy(legacy.url));
+
+  const withParams = await extract({ root, match: 'GET /api/users/:id/checkins', service: 'checkins' });
+  t.same(legacy.seen, [], 'a path with parameters is not guessed at');
+  t.equal(withParams.samples.total, 0);
+  t.match(formatPlan(withParams, { dryRun: false }), /note: no samples: GET \/api\/users\/:id\/checkins has path parameters, so there is no one request to record; pass --paths "\/api\/users\/<id>\/checkins,…"/);
+
+  const unsafe = await planExtraction({ root, match: 'POST /api/checkins', service: 'checkins' });
+  t.same(legacy.seen, [], 'a POST is never sent to legacy');
+  t.match(unsafe.notes, [/no samples: extract only asks legacy safe requests .* pass --samples <recording>/]);
+
+  const run = await runTsFile(path.join(root, 'test/services/checkins/users-checkins.contract.test.ts'), { cwd: root });
+  t.equal(run.code, 0, `npm test stays green: ${run.stderr}`);
+  t.match(run.stdout, /not ok 1 - users-checkins: no samples to hold the service to # TODO record some: strangler extract "GET \/api\/users\/:id\/checkins" --service checkins --paths "<path>,<path>" \(asks legacy at http:\/\/127\.0\.0\.1:\d+\), or --samples <recording>/);
+});
+
+t.test('legacy not running: a note says how to get samples, and the scaffold is still planned', async (t) => {
+  const away = await planExtraction({ root: makeRepo(t), match: 'GET /api/diaries', service: 'diaries' });
+  t.match(away.notes, [/no samples: legacy at http:\/\/127\.0\.0\.1:9 could not be asked for samples .* start it/]);
+  t.ok(away.writes.some((w) => w.relative === 'routes.yaml'));
+  t.equal(away.samples.total, 0);
 });
 
 t.test('the contract test against real legacy', { skip: phpSkipReason }, async (t) => {

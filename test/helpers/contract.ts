@@ -171,7 +171,7 @@ export function reportContract(t: Test, run: ContractRun): void {
   const match = `${route.methods.join(',')} ${route.path}`;
   if (samples.length === 0) {
     t.ok(false, `${route.name}: no samples to hold the service to`, {
-      todo: `record some: strangler extract "${match}" --service ${route.service} --from-legacy ${run.legacyUrl} --paths "<path>,<path>" (or --samples <recording>)`,
+      todo: `record some: strangler extract "${match}" --service ${route.service} --paths "<path>,<path>" (asks legacy at ${run.legacyUrl}), or --samples <recording>`,
     });
     return;
   }
