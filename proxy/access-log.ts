@@ -30,6 +30,18 @@ export function createAccessLog(logger: Logger): AccessLog | undefined {
   const bindings = internals[pino.symbols.chindingsSym] as string;
   let buffer = '';
   let scheduled = false;
+  // The logger's time field has millisecond resolution, and formatting it (isoTime) costs
+  // ~1.2 µs, the largest part of a line: under load many requests end in the same ms.
+  let lastMs = -1;
+  let lastTime = '';
+  const timeField = () => {
+    const ms = Date.now();
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastTime = time();
+    }
+    return lastTime;
+  };
 
   const flush = () => {
     scheduled = false;
@@ -46,7 +58,7 @@ export function createAccessLog(logger: Logger): AccessLog | undefined {
       // route and upstream names are validated to [a-z0-9-], reasons and failures are fixed words,
       // method is an HTTP token: only the request id and the URL need escaping.
       buffer +=
-        `{"level":30${time()}${bindings},"reqId":${JSON.stringify(exchange.id)},"method":"${req.method}","url":${JSON.stringify(req.url)}` +
+        `{"level":30${timeField()}${bindings},"reqId":${JSON.stringify(exchange.id)},"method":"${req.method}","url":${JSON.stringify(req.url)}` +
         `,"route":${route ? `"${route.name}"` : 'null'},"target":${decision ? `"${decision.primary}"` : 'null'}` +
         `${decision ? `,"reason":"${decision.reason}"` : ''},"status":${res.statusCode},"ms":${ms}` +
         `${exchange.failure ? `,"failure":"${exchange.failure}"` : ''}${exchange.shed ? `,"shed":"${exchange.shed}"` : ''}${res.writableFinished ? '' : ',"aborted":true'},"msg":"request completed"}\n`;
