@@ -89,3 +89,47 @@ t.test('with several replicas on one database, one drives the plan', async (t) =
   t.same(shifts.reduce((a, b) => a + b, 0), 1, `exactly one replica advanced the plan (${shifts})`);
   t.match(await replicas[1].driver.state('rooms-get'), { step: 1 }, 'and every replica sees the new step');
 });
+
+t.test('when the replica driving a plan stops, another takes the lease over once it expires and advances', async (t) => {
+  const open = await database(t);
+  const config = validateConfig(
+    `legacy: http://127.0.0.1:1
+services:
+  rooms: http://127.0.0.1:2
+routes:
+  - name: rooms-get
+    match: GET /api/rooms/:id
+    service: rooms
+    rollout: { steps: [10, 50, 100], interval: 1s, minRequests: 5, maxErrorRate: 1% }
+`,
+    '/routes.yaml',
+    {},
+  ).config!;
+  const tickMs = 1000;
+  const replica = async (holder: string) => {
+    const { controller, calls } = recordingController();
+    const stats = createStepStats();
+    const driver = createRolloutDriver({ db: await open(), config: () => config, controller, audit: { append: async () => {} }, stats, store: null, logger: pino({ level: 'silent' }), holder, tickMs });
+    t.teardown(() => driver.close());
+    return { driver, calls, stats };
+  };
+  const leader = await replica('replica-1');
+  const follower = await replica('replica-2');
+  await leader.driver.start('rooms-get', { token: 'operator' }, 'go');
+  const started = (await leader.driver.state('rooms-get'))!.stepStartedAt;
+
+  healthyStep(leader.stats);
+  healthyStep(follower.stats);
+  const led = started + 2000;
+  await leader.driver.tick(led);
+  t.same(leader.calls, ['shift 10', 'shift 50'], 'the first replica leads and advances');
+  leader.driver.close(); // it stops without a word
+
+  healthyStep(follower.stats);
+  const leaseMs = 3 * tickMs; // the driver's lease: three ticks, at least 3 s
+  await follower.driver.tick(led + leaseMs - 100);
+  t.same(follower.calls, [], 'the step held long enough, but the stopped leader still holds the lease until it expires');
+  await follower.driver.tick(led + leaseMs + 100);
+  t.same(follower.calls, ['shift 100'], 'once it expires, the other replica takes over and advances');
+  t.match(await follower.driver.state('rooms-get'), { step: 2, status: 'running' });
+});
