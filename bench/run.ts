@@ -28,7 +28,7 @@ Options:
   --soak <duration>   instead of the table: keep the matched row under load for this long
                       (e.g. 10m) and report the proxy's RSS over time
   --rows <keys>       only these rows, comma-separated (direct is always run: ratios need it):
-                      nginx, unmatched, flag-on, access-log, shadow, workers-2
+                      nginx, node-floor, unmatched, flag-on, access-log, shadow, workers-2
   --json <file>       where to write the JSON results
   -h, --help          show this help`;
 
@@ -41,7 +41,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SERVICE = 'rooms';
 const ROOM_PATH = '/api/rooms/42';
 
-type Via = 'upstream' | 'nginx' | 'proxy' | 'proxyInfo' | 'proxyWorkers' | 'proxyShadow';
+type Via = 'upstream' | 'nginx' | 'floor' | 'proxy' | 'proxyInfo' | 'proxyWorkers' | 'proxyShadow';
 
 interface Row {
   key: string;
@@ -55,6 +55,7 @@ interface Row {
 const ROWS: readonly Row[] = [
   { key: 'direct', label: 'direct (upstream, no proxy)', via: 'upstream', path: ROOM_PATH },
   { key: 'nginx', label: 'nginx (1 worker, upstream keep-alive, no log)', via: 'nginx', path: ROOM_PATH },
+  { key: 'node-floor', label: 'Node floor: node:http + undici Pool, nothing else (reference)', via: 'floor', path: ROOM_PATH },
   { key: 'unmatched', label: 'proxy unmatched → legacy (log warn)', via: 'proxy', path: '/api/bookings/42', expect: 'legacy' },
   { key: 'flag-on', label: 'proxy matched, flag on → service (log warn)', via: 'proxy', path: ROOM_PATH, expect: SERVICE },
   { key: 'access-log', label: 'proxy matched, flag on → service (log info → /dev/null)', via: 'proxyInfo', path: ROOM_PATH, expect: SERVICE },
@@ -276,13 +277,19 @@ async function startProcesses(dir: string, withNginx: boolean): Promise<Endpoint
     const { url } = await nextMessage<{ url: string }>(child, `the proxy (log ${logLevel}${shadow ? ', shadow' : ''})`, START_TIMEOUT_MS);
     return { url, pid: child.pid };
   };
-  const [proxy, proxyInfo, proxyShadow] = await Promise.all([startProxy('warn'), startProxy('info'), startProxy('warn', true)]);
+  const startFloor = async (): Promise<Endpoint> => {
+    const child = forkTs(path.join(HERE, 'floor-proxy.ts'), [upstream.url]);
+    const { url } = await nextMessage<{ url: string }>(child, 'the Node floor proxy', START_TIMEOUT_MS);
+    return { url, pid: child.pid };
+  };
+  const [proxy, proxyInfo, proxyShadow, floor] = await Promise.all([startProxy('warn'), startProxy('info'), startProxy('warn', true), startFloor()]);
   const nginx = withNginx ? await startNginx(dir, upstream.url) : undefined;
   const proxyWorkers = await startCliProxy(dir, upstream.url, 2);
   return {
     upstream: { url: upstream.url },
     nginx: nginx && { url: nginx.url, pid: nginx.workerPid },
     nginxVersion: nginx?.version,
+    floor,
     proxy,
     proxyInfo,
     proxyWorkers,
