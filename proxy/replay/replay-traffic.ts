@@ -141,9 +141,11 @@ export async function replayTraffic(options: ReplayOptions): Promise<ReplayResul
     options.store?.add(record);
   };
 
-  // a fixed number of workers pull from the file; --rate spaces the starts
+  // a fixed number of workers pull from the file; --rate spaces the starts. The schedule starts
+  // with the first request, not with the call: opening the file must not become a burst
   const iterator = options.traffic[Symbol.asyncIterator]();
   let next = 0;
+  let paceFrom: number | undefined;
   const interval = options.rate ? 1000 / options.rate : 0;
   const worker = async () => {
     for (;;) {
@@ -151,7 +153,8 @@ export async function replayTraffic(options: ReplayOptions): Promise<ReplayResul
       if (item.done) return;
       total++;
       if (interval > 0) {
-        const due = started + next++ * interval;
+        paceFrom ??= Date.now();
+        const due = paceFrom + next++ * interval;
         const wait = due - Date.now();
         if (wait > 0) await sleep(wait);
       }
