@@ -367,6 +367,33 @@ t.test('the contract test against real legacy', { skip: phpSkipReason }, async (
     t.match(run.stdout, /ok 4 - sample 2: GET \/api\/diaries\?user=abc: the recorded answer still matches live legacy/);
   });
 
+  t.test('implemented with a wrong field: the generated test fails plainly and names the path', async (t) => {
+    const root = makeRepo(t);
+    await extract({ root, match: 'GET /api/diaries', service: 'diaries', fromLegacy: legacy.url, paths: ['/api/diaries?user=1'] });
+    const testFile = path.join(root, 'test/services/diaries/diaries-list.contract.test.ts');
+
+    const todo = await runTsFile(testFile, { cwd: root });
+    t.equal(todo.code, 0, 'while the handler answers 501: TODO, green');
+    t.match(todo.stdout, /not ok 1 - sample 1: GET \/api\/diaries\?user=1 answers like legacy # TODO handler not implemented yet: 1 of 1 samples differ/);
+    t.match(todo.stdout, /# TODO handler not implemented yet[^\n]*\n\s+---\n\s+outcome: candidate-error\n\s+reason: the candidate answered 501 where the primary answered 200\n\s+differences:\n\s+- path: status\n\s+kind: status\n\s+legacy: 200\n\s+service: 501\n\s+- path: \$\.data\n/, 'the TODO says why: the differences, with their paths and both values');
+
+    // the real implementation, with one field wrong
+    const implemented = readFileSync(path.join(REPO, 'services/diaries/routes/diaries-list.ts'), 'utf8');
+    const wrong = implemented.replace('title: String(row.title),', "title: `${String(row.title)}!`,");
+    t.not(wrong, implemented, 'the field to break is in the implementation');
+    await writeFile(path.join(root, 'services/diaries/routes/diaries-list.ts'), wrong);
+    const failed = await runTsFile(testFile, { cwd: root });
+    t.not(failed.code, 0, 'the test fails');
+    t.match(failed.stdout, /not ok 1 - sample 1: GET \/api\/diaries\?user=1 answers like legacy\n/, 'plainly: no TODO');
+    t.notMatch(failed.stdout, /# TODO/);
+    t.match(failed.stdout, /path: \$\.data\[0\]\.title[\s\S]*service: [^\n]*!/, 'and names the differing path with the service\'s value');
+    t.match(failed.stdout, /ok 2 - sample 1: GET \/api\/diaries\?user=1: the recorded answer still matches live legacy/, 'the sample itself is still right');
+
+    await writeFile(path.join(root, 'services/diaries/routes/diaries-list.ts'), implemented);
+    const passed = await runTsFile(testFile, { cwd: root });
+    t.equal(passed.code, 0, `the real implementation passes: ${passed.stdout}`);
+  });
+
   t.test('an implemented service passes, a sample that no longer describes legacy fails', async (t) => {
     const root = makeRepo(t);
     const config = path.join(root, 'routes.yaml');

@@ -82,8 +82,11 @@ export async function extract(options: ExtractOptions) {
 
 /** Runs a TypeScript file with node --import tsx, as a person would; resolves with its exit code and output. */
 export function runTsFile(file: string, options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...process.env, ...options.env };
+  // a filter on this run (tap --grep, --only) is not one on the file it runs
+  for (const name of ['TAP_GREP', 'TAP_ONLY', 'TAP_INVERT']) delete env[name];
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', file], { cwd: options.cwd, env: { ...process.env, ...options.env }, timeout: 90_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', file], { cwd: options.cwd, env, timeout: 90_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
