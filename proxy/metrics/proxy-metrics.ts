@@ -26,6 +26,11 @@ export interface ProxyMetrics {
   recordRequest(route: string | null, target: string, status: number, seconds: number): void;
   /** kind: an UpstreamFailureKind; anything else is counted as "other" */
   recordUpstreamFailure(route: string | null, target: string, kind: UpstreamFailureKind | string): void;
+  /**
+   * A safe request the service failed and legacy answered (the client saw no error).
+   * cause: "5xx" when the service answered one, else how the transport failed.
+   */
+  recordFallback(route: string | null, service: string, cause: FallbackCause): void;
   recordComparison(route: string, outcome: ComparisonOutcome): void;
   /** scope: a route name or "global"; reason: a fixed word, never free text */
   recordShed(scope: string, reason: string): void;
@@ -47,6 +52,7 @@ export interface ProxyMetricsOptions {
 }
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
+export type FallbackCause = UpstreamFailureKind | '5xx';
 
 export const UNMATCHED_ROUTE = '(unmatched)';
 export const OTHER_ROUTE = '(other)';
@@ -101,6 +107,12 @@ export function createProxyMetrics(options: ProxyMetricsOptions = {}): ProxyMetr
     name: `${prefix}upstream_errors_total`,
     help: 'Upstreams that gave no answer, by route, upstream and kind of failure.',
     labelNames: ['route', 'target', 'kind'],
+    registers,
+  });
+  const fallbacks = new Counter({
+    name: `${prefix}fallbacks_total`,
+    help: 'Safe requests a service failed and legacy answered instead, by route, service and cause (5xx or the transport failure).',
+    labelNames: ['route', 'target', 'cause'],
     registers,
   });
   const comparisons = new Counter({ name: `${prefix}shadow_comparisons_total`, help: 'Shadow comparisons, by route and outcome.', labelNames: ['route', 'outcome'], registers });
@@ -178,6 +190,12 @@ export function createProxyMetrics(options: ProxyMetricsOptions = {}): ProxyMetr
       const series = route === null ? unmatched : seriesOf(route);
       const known = Object.hasOwn(FAILURE_KINDS, kind) ? kind : 'other';
       counterOf(series, `failure\n${target}\n${known}`, upstreamErrors, [series.label, target, known]).inc();
+    },
+
+    recordFallback(route, service, cause) {
+      const series = route === null ? unmatched : seriesOf(route);
+      const known = cause === '5xx' || Object.hasOwn(FAILURE_KINDS, cause) ? cause : 'other';
+      counterOf(series, `fallback\n${service}\n${known}`, fallbacks, [series.label, service, known]).inc();
     },
 
     recordComparison(route, outcome) {

@@ -64,6 +64,21 @@ t.test('upstream failures are counted by kind; an unknown kind counts as other',
   t.notMatch(text, /ECONNABORTED/);
 });
 
+t.test('fallbacks to legacy are counted by cause: a 5xx or how the transport failed', async (t) => {
+  const metrics = quiet();
+  metrics.recordFallback('rooms-get', 'rooms', 'refused');
+  metrics.recordFallback('rooms-get', 'rooms', 'refused');
+  metrics.recordFallback('rooms-get', 'rooms', '5xx');
+  metrics.recordFallback('rooms-get', 'rooms', 'ECONNABORTED' as never);
+  const text = await metrics.render();
+  t.equal(valueOf(text, 'strangler_fallbacks_total{route="rooms-get",target="rooms",cause="refused"}'), 2);
+  t.equal(valueOf(text, 'strangler_fallbacks_total{route="rooms-get",target="rooms",cause="5xx"}'), 1);
+  t.equal(valueOf(text, 'strangler_fallbacks_total{route="rooms-get",target="rooms",cause="other"}'), 1, 'an unknown cause is other');
+  t.same(seriesOf(text, 'strangler_upstream_errors_total'), [], 'a fallback is not an upstream error by itself');
+  metrics.forgetRoute('rooms-get');
+  t.same(seriesOf(await metrics.render(), 'strangler_fallbacks_total'), [], 'forgetRoute drops them too');
+});
+
 t.test('comparisons, shedding and the gauges show what was recorded last', async (t) => {
   const metrics = quiet();
   metrics.recordComparison('rooms-list', 'match');
