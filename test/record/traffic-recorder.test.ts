@@ -69,3 +69,34 @@ t.test('a request the service answered (canary) is not recorded', async (t) => {
   const text = await readFile(file, 'utf8').catch(() => '');
   t.notMatch(text, '/api/rooms/2', 'a service answer is not a legacy recording');
 });
+
+t.test('comparisons.redact fields and headers are redacted in the recording too', async (t) => {
+  const legacy = await startUpstream('legacy', (req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/json', 'x-internal-key': 'resp-key-77' });
+    res.end(JSON.stringify({ id: 3, email: 'alice@example.org', name: 'Quiet room' }));
+  });
+  const rooms = await startUpstream('rooms');
+  const dir = t.testdir();
+  const proxy = await startTestProxy({
+    dir,
+    legacy: legacy.url,
+    services: { rooms: rooms.url },
+    extra: 'recording:\n  file: traffic.jsonl\ncomparisons:\n  redact:\n    fields: [email]\n    headers: [X-Api-Key, x-internal-key]',
+    routes: '\n  - name: rooms-get\n    match: GET /api/rooms/:id\n    service: rooms\n    record: 100%\n',
+  });
+  t.teardown(async () => {
+    await proxy.close();
+    await legacy.close();
+    await rooms.close();
+  });
+  const reply = await request(`${proxy.url}/api/rooms/3?email=dave@example.org`, { headers: { 'x-api-key': 'req-key-55' } });
+  t.equal(reply.json().email, 'alice@example.org', 'the client gets the real answer');
+  await proxy.close();
+  const text = await readFile(path.join(dir, 'traffic.jsonl'), 'utf8');
+  t.ok(text.includes('Quiet room'), "legacy's answer is recorded");
+  t.same(['alice@example.org', 'dave@example.org', 'req-key-55', 'resp-key-77'].filter((s) => text.includes(s)), [], 'no configured secret is in the recording');
+  const [line] = text.trim().split('\n').map((l) => JSON.parse(l));
+  t.equal(line.request.url, '/api/rooms/3?email=[redacted]');
+  t.equal(line.request.headers['x-api-key'], '[redacted]');
+});

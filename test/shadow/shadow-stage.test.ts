@@ -355,3 +355,7 @@ t.test('canary with shadow.reverse: when the service answers, legacy gets the co
   t.match(row, { outcome: 'mismatch', primary: 'rooms' });
   t.same(row.differences, [{ path: '$.name', kind: 'changed', primary: 'Quiet room', candidate: 'Loud room' }], 'primary = legacy side, candidate = service side');
 });
+
+t.test('no copy, including those still in flight when their proxy closed, ended as a process-level error', async (t) => {
+  await assertNoProcessErrors(t);
+});
