@@ -21,15 +21,17 @@ import type { RecordedExchange, StoredResponse } from '../../proxy/parity/record
 import { readTraffic } from '../../proxy/replay/read-traffic.ts';
 import { callUpstream, type CopyAnswer } from '../../proxy/shadow/call-upstream.ts';
 import { createDb } from '../../services/shared/database.ts';
+import { createTestDatabase } from './mysql.ts';
 
 /**
  * The contract test `strangler extract` generates: a service must answer a route's recorded
  * requests as live legacy does.
  *
  * Samples were recorded against some legacy's data, so the service has to be compared with a
- * legacy that has the same data: real legacy (PHP) is started on a freshly seeded SQLite file,
- * and the service gets an identical copy (copies, not one shared file, so a write sample
- * changes each side's data once, the same way). For each sample, in file order:
+ * legacy that has the same data: real legacy (PHP) is started on a freshly seeded database
+ * (an SQLite file, or a MySQL/MariaDB database with engine: 'mysql'), and the service gets an
+ * identical copy (copies, not one shared database, so a write sample changes each side's data
+ * once, the same way). For each sample, in file order:
  *   1. legacy and the service answer it; their answers are compared with the route's compare:
  *      rules from routes.yaml plus the noise learned in 2;
  *   2. a second legacy, on a third copy, answers it again after the clock has moved on (up to
@@ -52,6 +54,11 @@ export interface ContractOptions {
   buildApp: (options: { db: Knex }) => FastifyInstance;
   /** the service's knex migrations, applied to the test database when the folder has any */
   migrations?: URL | string;
+  /**
+   * where legacy and the service keep their data: SQLite files (default), or throw-away
+   * databases on the MySQL/MariaDB server of MYSQL_URL (skip with mysqlSkipReason without one)
+   */
+  engine?: 'sqlite' | 'mysql';
 }
 
 export interface SampleCheck {
@@ -94,26 +101,25 @@ export async function runContract(t: Test, options: ContractOptions): Promise<Co
   for await (const exchange of readTraffic(toPath(options.samples))) exchanges.push(exchange);
   if (exchanges.length === 0) return { route, legacyUrl: config.legacy.origin, samples: [], noise: [] };
 
-  const dir = t.testdir();
-  const files = { legacy: path.join(dir, 'legacy.sqlite'), noise: path.join(dir, 'legacy-noise.sqlite'), service: path.join(dir, 'service.sqlite') };
+  const databases = await createDatabases(t, options.engine ?? 'sqlite');
   // legacy seeds its database on start; the seed's timestamps are relative to now, so the
   // other two databases are copies of this one, never seeded separately
-  const legacy = await startLegacy({ databaseUrl: `sqlite:${files.legacy}`, port: 0, workers: 2 });
+  const legacy = await startLegacy({ databaseUrl: databases.legacy, port: 0, workers: 2 });
   t.teardown(() => legacy.stop());
-  const seeded = createDb(`sqlite:${files.legacy}`);
+  const seeded = createDb(databases.legacy);
   try {
     const migrations = options.migrations ? toPath(options.migrations) : undefined;
     if (migrations && hasMigrations(migrations)) {
       await seeded.migrate.latest({ directory: migrations, loadExtensions: ['.ts'], tableName: MIGRATIONS_TABLE });
     }
-    await seeded.raw('VACUUM INTO ?', [files.noise]);
-    await seeded.raw('VACUUM INTO ?', [files.service]);
+    await databases.copy(seeded, databases.noise);
+    await databases.copy(seeded, databases.service);
   } finally {
     await seeded.destroy();
   }
-  const legacyAgain = await startLegacy({ databaseUrl: `sqlite:${files.noise}`, port: 0, workers: 2 });
+  const legacyAgain = await startLegacy({ databaseUrl: databases.noise, port: 0, workers: 2 });
   t.teardown(() => legacyAgain.stop());
-  const db = createDb(`sqlite:${files.service}`);
+  const db = createDb(databases.service);
   const app = options.buildApp({ db });
   t.teardown(async () => {
     await app.close();
@@ -244,6 +250,46 @@ function toCaptured(response: StoredResponse): CapturedResponse {
 function toValueOrError<T>(result: PromiseSettledResult<T>): T | Error {
   if (result.status === 'fulfilled') return result.value;
   return result.reason instanceof Error ? result.reason : new Error(String(result.reason));
+}
+
+interface ContractDatabases {
+  /** DATABASE_URLs: legacy's (seeded by legacy), the noise legacy's and the service's (copies) */
+  legacy: string;
+  noise: string;
+  service: string;
+  /** makes the database at `to` a copy of `from`'s tables and rows */
+  copy(from: Knex, to: string): Promise<void>;
+}
+
+async function createDatabases(t: Test, engine: 'sqlite' | 'mysql'): Promise<ContractDatabases> {
+  if (engine === 'sqlite') {
+    const dir = t.testdir();
+    const file = (name: string) => path.join(dir, `${name}.sqlite`);
+    return {
+      legacy: `sqlite:${file('legacy')}`,
+      noise: `sqlite:${file('legacy-noise')}`,
+      service: `sqlite:${file('service')}`,
+      copy: async (from, to) => void (await from.raw('VACUUM INTO ?', [to.slice('sqlite:'.length)])),
+    };
+  }
+  const [legacy, noise, service] = await Promise.all(['contract_legacy', 'contract_noise', 'contract_service'].map(createTestDatabase));
+  t.teardown(() => Promise.all([legacy, noise, service].map((d) => d.drop())));
+  return {
+    legacy: legacy.url,
+    noise: noise.url,
+    service: service.url,
+    async copy(from, to) {
+      // one server: CREATE TABLE … LIKE keeps columns, types and indexes (foreign keys are
+      // not copied, and a copy needs none)
+      const target = decodeURIComponent(new URL(to).pathname.slice(1));
+      const [rows] = (await from.raw('SHOW FULL TABLES WHERE Table_type = ?', ['BASE TABLE'])) as [Array<Record<string, string>>];
+      for (const row of rows) {
+        const table = Object.values(row)[0];
+        await from.raw('CREATE TABLE ??.?? LIKE ??', [target, table, table]);
+        await from.raw('INSERT INTO ??.?? SELECT * FROM ??', [target, table, table]);
+      }
+    },
+  };
 }
 
 function hasMigrations(directory: string): boolean {
