@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import t, { type Test } from 'tap';
@@ -356,11 +356,7 @@ t.test('the contract test against real legacy', { skip: phpSkipReason }, async (
     const plan = await extract({ root, match: 'GET /api/diaries', service: 'diaries', fromLegacy: legacy.url, paths: ['/api/diaries?user=1', '/api/diaries?user=abc'] });
     const testFile = path.join(root, 'test/services/diaries/diaries-list.contract.test.ts');
     t.ok(plan.writes.some((w) => w.file === testFile));
-    const run = await new Promise<{ code: number; stdout: string }>((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', testFile], { cwd: root, timeout: 60_000 }, (err, stdout) => {
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout });
-      });
-    });
+    const run = await runTsFile(testFile, { cwd: root });
     t.equal(run.code, 0, 'passes (the differences are TODO)');
     t.match(run.stdout, /not ok 1 - sample 1: GET \/api\/diaries\?user=1 answers like legacy # TODO handler not implemented yet: 2 of 2 samples differ/);
     t.match(run.stdout, /ok 2 - sample 1: GET \/api\/diaries\?user=1: the recorded answer still matches live legacy/);
