@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { createLogger } from '../log.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { CONFIG_OPTION, parseCommandArgs, UsageError, type Command } from './command.ts';
-import { runProxy } from './run-proxy.ts';
+import { runProxy, type RunningProxy } from './run-proxy.ts';
 import { runWorkers } from './run-workers.ts';
 import { untilSignal } from './until-signal.ts';
 
@@ -34,12 +34,19 @@ Options:
     }
     const config = await loadConfig(values.config);
     const logger = createLogger(config.log.level);
-    if (workers > 1 && cluster.isPrimary) {
-      await runWorkers(workers, logger);
-      return 0;
+    if (workers > 1 && cluster.isPrimary) return runWorkers(workers, logger);
+    // listening for the stop before starting: a signal (or the primary's stop message) that
+    // comes while the proxy starts stops it as soon as it is up
+    const stopped = untilSignal();
+    let running: RunningProxy;
+    try {
+      running = await runProxy(config, logger, listen);
+    } catch (err) {
+      // the IPC channel to the primary would keep a worker that cannot start alive, unseen
+      if (cluster.isWorker) process.disconnect();
+      throw err;
     }
-    const running = await runProxy(config, logger, listen);
-    const signal = await untilSignal();
+    const signal = await stopped;
     logger.info({ signal }, 'proxy stopping');
     await running.stop();
     // A cluster worker's IPC channel to the primary would keep it alive after the drain.

@@ -7,8 +7,8 @@ import { BIN } from '../helpers/cli.ts';
 import { closedPort, eventually, request, startUpstream } from '../helpers/http.ts';
 
 /** The real binary as a child process, its JSON log lines parsed as they come. */
-function spawnProxy(t: Test, args: string[]) {
-  const child = spawn(process.execPath, [BIN, 'proxy', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnProxy(t: Test, args: string[], { detached = false } = {}) {
+  const child = spawn(process.execPath, [BIN, 'proxy', ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -172,5 +172,65 @@ t.test('strangler proxy --workers 2: SIGTERM lets a request in flight finish, th
   const finished = await slow;
   t.equal(finished.status, 200);
   t.equal(finished.text, 'slow done', 'the request in flight completed');
+  t.same(await proxy.exited, { code: 0, signal: null });
+});
+
+t.test('strangler proxy --workers 2: Ctrl-C (SIGINT to the whole process group) still drains a request in flight', async (t) => {
+  let release: (() => void) | undefined;
+  const legacy = await startUpstream('legacy', (req, res) => {
+    req.resume();
+    if (req.url === '/slow') release = () => res.end('slow done');
+    else res.end('legacy');
+  });
+  t.teardown(() => legacy.close());
+  const dir = t.testdir();
+  const config = path.join(dir, 'routes.yaml');
+  await writeFile(config, `legacy: ${legacy.url}\nroutes: []\n`);
+  const port = await closedPort();
+  // its own process group, as a terminal gives it: Ctrl-C signals the primary and every worker
+  const proxy = spawnProxy(t, ['--config', config, '--listen', `127.0.0.1:${port}`, '--workers', '2'], { detached: true });
+  t.teardown(() => void (proxy.child.exitCode === null && process.kill(-proxy.child.pid!, 'SIGKILL')));
+  await eventually(() => proxy.lines('proxy listening').length === 2, { timeoutMs: 30_000 });
+
+  const slow = request(`http://127.0.0.1:${port}/slow`);
+  await eventually(() => release);
+  process.kill(-proxy.child.pid!, 'SIGINT');
+  await eventually(() => proxy.lines('proxy stopping').length === 3, { timeoutMs: 10_000 });
+  release!();
+  const finished = await slow;
+  t.equal(finished.text, 'slow done', 'the request in flight completed');
+  t.same(await proxy.exited, { code: 0, signal: null });
+});
+
+t.test('strangler proxy --workers 2 on a taken port: says so and exits 1 instead of waiting forever', async (t) => {
+  const taken = await startUpstream('something else');
+  t.teardown(() => taken.close());
+  const dir = t.testdir();
+  const config = path.join(dir, 'routes.yaml');
+  await writeFile(config, `legacy: http://127.0.0.1:1\nroutes: []\n`);
+  const proxy = spawnProxy(t, ['--config', config, '--listen', taken.url.replace('http://', ''), '--workers', '2']);
+  t.same(await proxy.exited, { code: 1, signal: null });
+  t.match(proxy.stderr(), /the proxy cannot listen on 127\.0\.0\.1:\d+: the port is taken/);
+  t.equal(proxy.lines('proxy worker could not start, stopping').length, 1);
+});
+
+t.test('strangler proxy --workers 2: a worker that dies is replaced, the address keeps answering', async (t) => {
+  const legacy = await startUpstream('legacy');
+  t.teardown(() => legacy.close());
+  const dir = t.testdir();
+  const config = path.join(dir, 'routes.yaml');
+  await writeFile(config, `legacy: ${legacy.url}\nroutes: []\n`);
+  const port = await closedPort();
+  const proxy = spawnProxy(t, ['--config', config, '--listen', `127.0.0.1:${port}`, '--workers', '2']);
+  await eventually(() => proxy.lines('proxy listening').length === 2, { timeoutMs: 30_000 });
+  const victim = proxy.lines('proxy listening')[0].pid;
+  process.kill(victim, 'SIGKILL');
+  const died = await eventually(() => proxy.lines('proxy worker died, starting another')[0], { timeoutMs: 10_000 });
+  t.match(died, { worker: victim, signal: 'SIGKILL' });
+  t.equal((await request(`http://127.0.0.1:${port}/`)).status, 200, 'the other worker answers meanwhile');
+  await eventually(() => proxy.lines('proxy listening').length === 3, { timeoutMs: 30_000 });
+  t.not(proxy.lines('proxy listening')[2].pid, victim, 'a new worker listens');
+  t.equal((await request(`http://127.0.0.1:${port}/`)).status, 200);
+  proxy.child.kill('SIGTERM');
   t.same(await proxy.exited, { code: 0, signal: null });
 });
