@@ -176,6 +176,9 @@ export function parseProxyLine(line: string): AccessRecord | typeof OTHER_LINE |
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
   const o = value as Record<string, unknown>;
+  // Every proxy access line has status and target; a service's own "request completed" line
+  // (statusCode, responseTimeMs) has neither: the demo prints its services' logs on its stdout.
+  if (o.msg === 'request completed' && !('status' in o) && !('target' in o)) return OTHER_LINE;
   const isAccess = o.msg === 'request completed' || (typeof o.method === 'string' && typeof o.url === 'string' && typeof o.status === 'number');
   if (!isAccess) return typeof o.msg === 'string' ? OTHER_LINE : 'no method, url and status';
   if (typeof o.method !== 'string' || o.method === '') return 'no method';

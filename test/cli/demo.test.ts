@@ -51,6 +51,18 @@ t.test('strangler demo starts legacy, rooms and the proxy; a shift moves a route
   });
   t.equal(parity.code, 0, 'strangler parity reads what the running demo compared');
 
+  // the engineer's question on the same traffic: what is left to strangle
+  const accessLog = path.join(dir, 'access.log');
+  await writeFile(accessLog, stdout);
+  const inventory = await runCli(['inventory', accessLog, '--config', config]);
+  t.equal(inventory.code, 0);
+  t.notMatch(inventory.stderr, /not readable/, 'the services\' own log lines in the demo\'s output are not taken for broken proxy lines');
+  t.match(inventory.stdout, /^GET \/\s+1\s.*—$/m, 'the home page is listed once, covered by no route');
+  t.match(inventory.stdout, /^GET \/api\/rooms\/:id\s+\d+\s.*rooms-get@canary$/m, 'room ids are collapsed to :id, covered by rooms-get');
+  t.match(inventory.stdout, /^GET \/api\/rooms\s+1\s.*rooms-list@shadow$/m, 'the shadow route is listed with its stage');
+  const share = /(\d+) requests, 3 endpoints; ([\d.]+) % strangled/.exec(inventory.stdout);
+  t.ok(share && Number(share[2]) > 0 && Number(share[2]) < 100, `part of the demo's traffic was served by rooms: ${share?.[0]}`);
+
   child.kill('SIGINT');
   t.equal(await exited, 0, 'exits cleanly on Ctrl-C');
   for (const port of [proxyPort, legacyPort, roomsPort]) {

@@ -9,6 +9,8 @@ const PROXY = [
   '{"level":30,"time":"2026-11-25T10:00:00.000Z","pid":1,"name":"strangler","url":"http://127.0.0.1:8080","routes":1,"msg":"proxy listening"}',
   '{"level":30,"time":"2026-11-25T10:00:01.000Z","pid":1,"name":"strangler","reqId":"a-1","method":"GET","url":"/api/rooms/1","route":"rooms-get","target":"rooms","reason":"flag-on","status":200,"ms":4.5,"msg":"request completed"}',
   '{"level":30,"time":"2026-11-25T10:00:02.000Z","pid":1,"name":"strangler","reqId":"a-2","method":"GET","url":"/","route":null,"target":"legacy","reason":"unmatched","status":200,"ms":9,"msg":"request completed"}',
+  // the rooms service's own Fastify line, printed on the same stdout by strangler demo
+  '{"level":30,"time":"2026-11-25T10:00:03.000Z","pid":1,"name":"strangler","upstream":"rooms","reqId":"req-1","method":"GET","url":"/api/rooms/1","statusCode":200,"responseTimeMs":2.1,"msg":"request completed"}',
 ];
 const COMBINED = [
   '203.0.113.7 - - [25/Nov/2026:10:00:00 +0000] "GET /api/rooms/1 HTTP/1.1" 200 512 "-" "curl/8.5" 0.004',
@@ -28,7 +30,7 @@ t.test('the format is detected per file; other proxy log lines are passed over',
   const proxy = await readAll(path.join(dir, 'proxy.log'));
   t.equal(proxy.log.stats.format, 'proxy');
   t.same(proxy.records.map((r) => [r.path, r.target]), [['/api/rooms/1', 'rooms'], ['/', 'legacy']]);
-  t.equal(proxy.log.stats.otherLines, 1);
+  t.equal(proxy.log.stats.otherLines, 2, 'the startup line and a service\'s own request line');
   t.equal(proxy.log.stats.malformed, 0);
   t.equal(proxy.bytes, proxy.log.size, 'every byte read is reported, for progress');
   const nginx = await readAll(path.join(dir, 'access.log'));
