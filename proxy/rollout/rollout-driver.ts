@@ -154,9 +154,12 @@ export function createRolloutDriver(options: RolloutDriverOptions): RolloutDrive
     if (ticking) return;
     ticking = true;
     try {
-      const running = ((await db('strangler_rollouts').select('state')) as Array<{ state: string }>)
-        .map((r) => JSON.parse(r.state) as RolloutState)
-        .filter((s) => s.status === 'running');
+      const states = ((await db('strangler_rollouts').select('state')) as Array<{ state: string }>).map((r) => JSON.parse(r.state) as RolloutState);
+      // every replica shows the step, not only the one driving (nor only after it moved once)
+      for (const state of states) {
+        if (config().routes.some((r) => r.name === state.route && r.rollout)) metrics?.setRolloutStep(state.route, state.status === 'running' || state.status === 'done' ? state.step + 1 : 0);
+      }
+      const running = states.filter((s) => s.status === 'running');
       if (running.length === 0 || !(await lease(now))) return;
       for (const state of running) {
         const route = config().routes.find((r) => r.name === state.route);

@@ -6,6 +6,7 @@ import { validateConfig } from '../../proxy/config/validate-config.ts';
 import { migrateWhenFree } from '../../proxy/parity/comparison-store.ts';
 import { createRolloutDriver } from '../../proxy/rollout/rollout-driver.ts';
 import { createStepStats } from '../../proxy/rollout/step-stats.ts';
+import { createProxyMetrics } from '../../proxy/metrics/proxy-metrics.ts';
 import { createDb } from '../../services/shared/database.ts';
 
 const CONFIG = validateConfig(
@@ -132,4 +133,28 @@ routes:
   await follower.driver.tick(led + leaseMs + 100);
   t.same(follower.calls, ['shift 100'], 'once it expires, the other replica takes over and advances');
   t.match(await follower.driver.state('rooms-get'), { step: 2, status: 'running' });
+});
+
+t.test('every replica shows the plan\'s step in strangler_rollout_step, not only the one driving it', async (t) => {
+  const open = await database(t);
+  const leader = driverOn(await open(), 'replica-1');
+  t.teardown(() => leader.driver.close());
+  const metrics = createProxyMetrics({ collectProcess: false });
+  const { controller } = recordingController();
+  const follower = createRolloutDriver({ db: await open(), config: () => CONFIG, controller, audit: { append: async () => {} }, stats: createStepStats(), store: null, logger: pino({ level: 'silent' }), holder: 'replica-2', tickMs: 60_000, metrics });
+  t.teardown(() => follower.close());
+  const step = async () => /strangler_rollout_step\{route="rooms-get"\} (\d+)/.exec(await metrics.render())?.[1];
+
+  await leader.driver.start('rooms-get', { token: 'operator' }, 'go');
+  const started = (await leader.driver.state('rooms-get'))!.stepStartedAt;
+  await leader.driver.tick(started + 10); // takes the lease
+  await follower.tick(started + 20);
+  t.equal(await step(), '1', 'the follower shows step 1 of the running plan');
+  healthyStep(leader.stats);
+  await leader.driver.tick(started + 5000);
+  await follower.tick(started + 5010);
+  t.equal(await step(), '2', 'and follows the leader to step 2');
+  await follower.stop('rooms-get', 'an operator took over');
+  await follower.tick(started + 5020);
+  t.equal(await step(), '0', 'a stopped plan shows 0');
 });
