@@ -14,6 +14,7 @@ import { createFlagRouteController } from './flag-route-controller.ts';
 import type { RouteController } from './route-controller.ts';
 import { createRolloutDriver, type RolloutDriver } from '../rollout/rollout-driver.ts';
 import os from 'node:os';
+import { describeShare, readFlagsFile } from '../flags/flags-file.ts';
 
 export interface RunningAdmin {
   url: string;
@@ -86,6 +87,7 @@ export async function startAdmin(proxy: Proxy, config: Config, logger: Logger): 
     readiness,
     renderMetrics: async () => {
       proxy.metrics.setControlPlane(proxy.state.flags.degraded());
+      await refreshShares(proxy, logger);
       return { contentType: proxy.metrics.contentType, body: await proxy.metrics.render() };
     },
   });
@@ -108,4 +110,24 @@ export async function startAdmin(proxy: Proxy, config: Config, logger: Logger): 
       await db.destroy();
     },
   };
+}
+
+/**
+ * Local mode: the share gauge from the flags file at scrape time, so a restarted proxy (or one
+ * whose file was edited by hand) shows it before anyone asks for /routes. In server mode the
+ * gauge follows the changes made through this proxy and GET /routes, without an Unleash
+ * admin API call per scrape.
+ */
+async function refreshShares(proxy: Proxy, logger: Logger): Promise<void> {
+  const { flags, routes } = proxy.state.config;
+  if (flags.kind !== 'file') return;
+  try {
+    const data = await readFlagsFile(flags.file);
+    for (const route of routes) {
+      const share = describeShare(data, route.flag);
+      if (share?.percent !== undefined) proxy.metrics.setShare(route.name, share.enabled ? share.percent : 0);
+    }
+  } catch (err) {
+    logger.warn({ err, file: flags.file }, 'flags file unreadable: the share gauge keeps its last values');
+  }
 }

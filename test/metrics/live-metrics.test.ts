@@ -81,6 +81,7 @@ routes:
   };
   t.equal(value('strangler_route_share_percent{route="rooms-get"}'), 50, 'the share the promote set');
   t.equal(value('strangler_rollout_step{route="rooms-get"}'), 1, 'the plan is at its first step');
+  t.equal(value('strangler_route_share_percent{route="rooms-write"}'), 100, 'a share nobody changed through this proxy, read from the flags file');
   t.equal(value('strangler_upstream_errors_total{route="rooms-write",target="dead",kind="refused"}'), 1, 'the refused write, by kind');
   t.equal(value('strangler_shed_total{scope="slow-get",reason="route-concurrency"}'), 1, 'the shed request, by route and reason');
   t.equal(value('strangler_responses_total{route="slow-get",target="shed",status_class="5xx"}'), 1);
