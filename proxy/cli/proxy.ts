@@ -37,20 +37,20 @@ Options:
     if (workers > 1 && cluster.isPrimary) return runWorkers(workers, logger);
     // listening for the stop before starting: a signal (or the primary's stop message) that
     // comes while the proxy starts stops it as soon as it is up
-    const stopped = untilSignal();
+    const stopped = untilSignal(logger);
     let running: RunningProxy;
     try {
       running = await runProxy(config, logger, listen);
     } catch (err) {
       // the IPC channel to the primary would keep a worker that cannot start alive, unseen
-      if (cluster.isWorker) process.disconnect();
+      if (cluster.isWorker && process.connected) process.disconnect();
       throw err;
     }
     const signal = await stopped;
     logger.info({ signal }, 'proxy stopping');
     await running.stop();
     // A cluster worker's IPC channel to the primary would keep it alive after the drain.
-    if (cluster.isWorker) process.disconnect();
+    if (cluster.isWorker && process.connected) process.disconnect();
     return 0;
   },
 };

@@ -202,6 +202,42 @@ t.test('strangler proxy --workers 2: Ctrl-C (SIGINT to the whole process group) 
   t.same(await proxy.exited, { code: 0, signal: null });
 });
 
+t.test('strangler proxy --workers 2: the Ctrl-C that reaches a worker after the primary\'s stop does not cut its drain', async (t) => {
+  let release: (() => void) | undefined;
+  const legacy = await startUpstream('legacy', (req, res) => {
+    req.resume();
+    if (req.url === '/slow') release = () => res.end('slow done');
+    else res.end('legacy');
+  });
+  t.teardown(() => legacy.close());
+  const dir = t.testdir();
+  const config = path.join(dir, 'routes.yaml');
+  await writeFile(config, `legacy: ${legacy.url}\nroutes: []\n`);
+  const port = await closedPort();
+  const proxy = spawnProxy(t, ['--config', config, '--listen', `127.0.0.1:${port}`, '--workers', '2']);
+  await eventually(() => proxy.lines('proxy listening').length === 2, { timeoutMs: 30_000 });
+  const workers = proxy.lines('proxy listening').map((l) => l.pid as number);
+
+  const slow = request(`http://127.0.0.1:${port}/slow`);
+  await eventually(() => release);
+  proxy.child.kill('SIGINT');
+  await eventually(() => proxy.lines('proxy stopping').length === 3, { timeoutMs: 10_000 });
+  // the order a loaded machine may deliver a terminal's Ctrl-C in: the primary's message first
+  const draining = workers.filter((pid) => {
+    try {
+      process.kill(pid, 'SIGINT');
+      return true;
+    } catch {
+      return false; // a worker with nothing in flight may be gone already
+    }
+  });
+  t.ok(draining.length >= 1, 'the worker with the request in flight was still there');
+  await eventually(() => proxy.lines('still draining; another signal exits at once').length === draining.length, { timeoutMs: 10_000 });
+  release!();
+  t.equal((await slow).text, 'slow done', 'the request in flight completed');
+  t.same(await proxy.exited, { code: 0, signal: null });
+});
+
 t.test('strangler proxy --workers 2 on a taken port: says so and exits 1 instead of waiting forever', async (t) => {
   const taken = await startUpstream('something else');
   t.teardown(() => taken.close());
