@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load-config.ts';
 import { CONFIG_OPTION, parseCommandArgs, UsageError, type Command } from './command.ts';
 import { runProxy, type RunningProxy } from './run-proxy.ts';
 import { runWorkers } from './run-workers.ts';
+import { DRAIN_DEADLINE_MS } from '../server.ts';
 import { untilSignal } from './until-signal.ts';
 
 export const proxyCommand: Command = {
@@ -14,13 +15,16 @@ export const proxyCommand: Command = {
 Starts the proxy described by the config: every request goes to legacy unless it matches
 a route whose flag is on for it. Logs one JSON line per request on stdout.
 Editing the config file (or SIGHUP) reloads it; a bad file is reported and the last good
-one keeps serving. Flag changes apply within a second. SIGTERM/SIGINT drain and stop.
+one keeps serving. Flag changes apply within a second. SIGTERM/SIGINT stop accepting, let
+requests in flight finish for up to ${DRAIN_DEADLINE_MS / 1000} s, then stop; a second signal stops at once.
 
 Options:
   -c, --config <file>      config file (default: ./routes.yaml)
   -l, --listen <host:port> overrides listen: from the config
   -w, --workers <n>        run n proxy processes on the same address (node:cluster;
-                           default 1); a worker that dies is replaced
+                           default 1); a worker that dies is replaced. SIGHUP to the
+                           primary reloads every worker. Limits, breakers, metrics and
+                           rates are per worker.
   -h, --help               show this help`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, { ...CONFIG_OPTION, listen: { type: 'string', short: 'l' }, workers: { type: 'string', short: 'w', default: '1' } });
