@@ -59,8 +59,11 @@ export async function runWorkers(count: number, logger: Logger): Promise<number>
       (worker) =>
         new Promise<void>((resolve) => {
           worker.once('exit', () => resolve());
-          // a listening worker drains on the message; one still starting has nothing to drain
-          if (listening.has(worker)) worker.send({ type: STOP_MESSAGE, signal: stop.signal });
+          // a listening worker drains on the message; one still starting has nothing to drain;
+          // one that is disconnected already (a Ctrl-C reached it first and it drained) is ending
+          if (!worker.isConnected()) return;
+          // the callback keeps a channel that closes meanwhile from crashing the primary
+          if (listening.has(worker)) worker.send({ type: STOP_MESSAGE, signal: stop.signal }, () => {});
           else worker.process.kill('SIGTERM');
         }),
     ),

@@ -199,7 +199,7 @@ t.test('strangler proxy --workers 2: Ctrl-C (SIGINT to the whole process group) 
   release!();
   const finished = await slow;
   t.equal(finished.text, 'slow done', 'the request in flight completed');
-  t.same(await proxy.exited, { code: 0, signal: null });
+  t.same(await proxy.exited, { code: 0, signal: null }, proxy.stderr());
 });
 
 t.test('strangler proxy --workers 2: the Ctrl-C that reaches a worker after the primary\'s stop does not cut its drain', async (t) => {
