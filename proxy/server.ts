@@ -87,7 +87,11 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
     metrics.recordRequest(route, target, exchange.res.statusCode, seconds);
     if (exchange.failure) metrics.recordUpstreamFailure(route, target, exchange.failure);
     // the service failed, legacy answered: the client saw no error, the service's record must
-    if (exchange.fellBackFrom) metrics.recordUpstreamFailure(route, exchange.fellBackFrom, 'fallback');
+    if (exchange.fellBackFrom) {
+      const cause = exchange.fallbackCause ?? 'other';
+      metrics.recordFallback(route, exchange.fellBackFrom, cause);
+      if (cause !== '5xx') metrics.recordUpstreamFailure(route, exchange.fellBackFrom, cause);
+    }
     if (exchange.shed) metrics.recordShed(exchange.shed.startsWith('route') ? (route ?? 'global') : 'global', exchange.shed);
     if (route) {
       rates.record(route, target);

@@ -6,7 +6,7 @@ import { Pool } from 'undici';
 import { Writable } from 'node:stream';
 import { LEGACY, type Exchange } from '../pipeline/exchange.ts';
 import { stripHopByHop } from './hop-by-hop.ts';
-import { classifyTransportError, respondWithError, toUpstreamError } from './upstream-error.ts';
+import { classifyTransportError, respondWithError, toUpstreamError, type UpstreamFailureKind } from './upstream-error.ts';
 
 /**
  * The only module that talks HTTP to upstreams. Bodies stream both ways; nothing is buffered.
@@ -63,11 +63,12 @@ export function createForwarder(logger: Logger): Forwarder {
       policy.settle?.(ok);
     };
     let fellBack = false;
-    const answerFromLegacy = (why: string) => {
+    const answerFromLegacy = (why: string, cause: UpstreamFailureKind | '5xx') => {
       exchange.tap?.fail(new Error(`fell back to legacy: ${why}`));
       exchange.tap = undefined;
       logger.warn({ reqId: exchange.id, route: exchange.route?.name ?? null, target: primary, why }, 'service failed; the safe request is answered by legacy');
       exchange.fellBackFrom = primary;
+      exchange.fallbackCause = cause;
       exchange.decision = { primary: LEGACY, target: fallback!, reason: 'fallback' };
       if (res.hasHeader('x-strangler-target')) res.setHeader('x-strangler-target', LEGACY);
       send(exchange, timeoutMs, hasBody, NO_POLICY);
@@ -96,13 +97,13 @@ export function createForwarder(logger: Logger): Forwarder {
       },
       (err) => {
         if (fellBack) {
-          if (!res.destroyed) answerFromLegacy(`${primary} answered 5xx`);
+          if (!res.destroyed) answerFromLegacy(`${primary} answered 5xx`, '5xx');
           return;
         }
         if (!err) return;
         settle(false);
         if (fallback && !res.headersSent && !res.destroyed) {
-          answerFromLegacy(`${primary}: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
+          answerFromLegacy(`${primary}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, classifyTransportError(err as NodeJS.ErrnoException));
           return;
         }
         exchange.tap?.fail(err);

@@ -64,10 +64,12 @@ export interface Exchange {
   shed: string | undefined;
   /** the service that failed this safe request before legacy answered it (decision reason fallback) */
   fellBackFrom: string | undefined;
+  /** why that service failed it: '5xx', or how its transport failed */
+  fallbackCause: UpstreamFailureKind | '5xx' | undefined;
   /** set by the load shedder while the request counts against its limits */
   admitted: true | { inFlight: number } | undefined;
 }
 
 export function createExchange(id: string, req: IncomingMessage, res: ServerResponse, startedAt: number): Exchange {
-  return { id, req, res, startedAt, route: null, force: undefined, decision: undefined, failure: undefined, tap: undefined, shed: undefined, fellBackFrom: undefined, admitted: undefined };
+  return { id, req, res, startedAt, route: null, force: undefined, decision: undefined, failure: undefined, tap: undefined, shed: undefined, fellBackFrom: undefined, fallbackCause: undefined, admitted: undefined };
 }

@@ -23,7 +23,7 @@ t.test('GET /metrics of a live proxy after real traffic: share, rollout step, re
   });
   const dir = t.testdir();
   const configFile = path.join(dir, 'routes.yaml');
-  await writeFlagsFile(path.join(dir, 'flags.json'), { version: 2, features: [rolloutFeature('rooms-write', 100), rolloutFeature('slow-get', 100)] });
+  await writeFlagsFile(path.join(dir, 'flags.json'), { version: 2, features: [rolloutFeature('rooms-write', 100), rolloutFeature('slow-get', 100), rolloutFeature('dead-get', 100)] });
   const running = await runProxyWithAdmin(
     configFile,
     (adminPort) => `listen: 127.0.0.1:0
@@ -48,6 +48,9 @@ routes:
   - name: rooms-write
     match: POST /api/rooms
     service: dead
+  - name: dead-get
+    match: GET /dead/:id
+    service: dead
   - name: slow-get
     match: GET /slow/:id
     service: slow
@@ -64,6 +67,9 @@ routes:
   for (let i = 0; i < 10; i++) await request(`${running.url}/nowhere/${i}-${Math.random()}`);
   const write = await request(`${running.url}/api/rooms`, { method: 'POST', body: '{"name":"x"}', headers: { 'content-type': 'application/json' } });
   t.equal(write.status, 502, 'a write to a dead service fails cleanly');
+  const read = await request(`${running.url}/dead/1`);
+  t.equal(read.status, 200, 'a read the dead service refused is answered by legacy');
+  t.equal(read.headers['x-strangler-target'], 'legacy');
   const admitted = request(`${running.url}/slow/1`);
   await eventually(() => held.length === 1);
   const shed = await request(`${running.url}/slow/2`);
@@ -84,6 +90,9 @@ routes:
   t.equal(value('strangler_route_share_percent{route="rooms-write"}'), 100, 'a share nobody changed through this proxy, read from the flags file');
   t.equal(value('strangler_upstream_errors_total{route="rooms-write",target="dead",kind="refused"}'), 1, 'the refused write, by kind');
   t.equal(value('strangler_shed_total{scope="slow-get",reason="route-concurrency"}'), 1, 'the shed request, by route and reason');
+  t.equal(value('strangler_fallbacks_total{route="dead-get",target="dead",cause="refused"}'), 1, 'the fallback to legacy, by its cause');
+  t.equal(value('strangler_upstream_errors_total{route="dead-get",target="dead",kind="refused"}'), 1, 'and the refusal counts against the service');
+  t.equal(value('strangler_requests_total{route="dead-get",target="legacy"}'), 1, 'the request itself was answered by legacy');
   t.equal(value('strangler_responses_total{route="slow-get",target="shed",status_class="5xx"}'), 1);
   const served = (value('strangler_requests_total{route="rooms-get",target="rooms"}') ?? 0) + (value('strangler_requests_total{route="rooms-get",target="legacy"}') ?? 0);
   t.equal(served, 30, 'every rooms-get request counted once, under its route');
@@ -98,7 +107,7 @@ routes:
       labels.get(name)!.add(v);
     }
   }
-  t.same([...labels.get('route')!].sort(), ['(unmatched)', 'rooms-get', 'rooms-write', 'slow-get'], 'route labels are route names');
+  t.same([...labels.get('route')!].sort(), ['(unmatched)', 'dead-get', 'rooms-get', 'rooms-write', 'slow-get'], 'route labels are route names');
   t.same([...labels.get('target')!].sort(), ['dead', 'legacy', 'rooms', 'shed', 'slow'], 'target labels are upstream names');
   for (const [name, values] of labels) t.notOk([...values].some((v) => v.includes('/')), `no path in the ${name} label`);
 });
