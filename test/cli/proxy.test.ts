@@ -28,6 +28,30 @@ function spawnProxy(t: Test, args: string[], { detached = false } = {}) {
  * routes.yaml as a symlink to a file in another directory (as a Kubernetes ConfigMap mounts it):
  * the proxy watches the link's directory, so an edit of the target is seen only through SIGHUP.
  */
+/**
+ * `--workers 2` in front of a legacy whose /slow answers only when released, with one /slow
+ * request in flight once this returns.
+ */
+async function workersWithRequestInFlight(t: Test, spawnOptions: { detached?: boolean } = {}) {
+  let releaseSlow: (() => void) | undefined;
+  const legacy = await startUpstream('legacy', (req, res) => {
+    req.resume();
+    if (req.url === '/slow') releaseSlow = () => res.end('slow done');
+    else res.end('legacy');
+  });
+  t.teardown(() => legacy.close());
+  const dir = t.testdir();
+  const config = path.join(dir, 'routes.yaml');
+  await writeFile(config, `legacy: ${legacy.url}\nroutes: []\n`);
+  const port = await closedPort();
+  const proxy = spawnProxy(t, ['--config', config, '--listen', `127.0.0.1:${port}`, '--workers', '2'], spawnOptions);
+  if (spawnOptions.detached) t.teardown(() => void (proxy.child.exitCode === null && process.kill(-proxy.child.pid!, 'SIGKILL')));
+  await eventually(() => proxy.lines('proxy listening').length === 2, { timeoutMs: 30_000 });
+  const slow = request(`http://127.0.0.1:${port}/slow`);
+  await eventually(() => releaseSlow);
+  return { proxy, port, slow, release: () => releaseSlow!() };
+}
+
 async function linkedConfig(t: Test) {
   const dir = t.testdir();
   await mkdir(path.join(dir, 'real'));
@@ -147,28 +171,13 @@ t.test('strangler proxy --workers 2: SIGHUP reloads every worker, the primary st
 });
 
 t.test('strangler proxy --workers 2: SIGTERM lets a request in flight finish, then exits 0', async (t) => {
-  let release: (() => void) | undefined;
-  const legacy = await startUpstream('legacy', (req, res) => {
-    req.resume();
-    if (req.url === '/slow') release = () => res.end('slow done');
-    else res.end('legacy');
-  });
-  t.teardown(() => legacy.close());
-  const dir = t.testdir();
-  const config = path.join(dir, 'routes.yaml');
-  await writeFile(config, `legacy: ${legacy.url}\nroutes: []\n`);
-  const port = await closedPort();
-  const proxy = spawnProxy(t, ['--config', config, '--listen', `127.0.0.1:${port}`, '--workers', '2']);
-  await eventually(() => proxy.lines('proxy listening').length === 2, { timeoutMs: 30_000 });
-
-  const slow = request(`http://127.0.0.1:${port}/slow`);
-  await eventually(() => release);
+  const { proxy, port, slow, release } = await workersWithRequestInFlight(t);
   proxy.child.kill('SIGTERM');
   // the primary and both workers say so; the request is still in flight
   await eventually(() => proxy.lines('proxy stopping').length === 3, { timeoutMs: 10_000 });
   await eventually(async () => !(await request(`http://127.0.0.1:${port}/`).then(() => true, () => false)), { timeoutMs: 10_000 });
   t.pass('new connections are refused while draining');
-  release!();
+  release();
   const finished = await slow;
   t.equal(finished.status, 200);
   t.equal(finished.text, 'slow done', 'the request in flight completed');
@@ -176,50 +185,19 @@ t.test('strangler proxy --workers 2: SIGTERM lets a request in flight finish, th
 });
 
 t.test('strangler proxy --workers 2: Ctrl-C (SIGINT to the whole process group) still drains a request in flight', async (t) => {
-  let release: (() => void) | undefined;
-  const legacy = await startUpstream('legacy', (req, res) => {
-    req.resume();
-    if (req.url === '/slow') release = () => res.end('slow done');
-    else res.end('legacy');
-  });
-  t.teardown(() => legacy.close());
-  const dir = t.testdir();
-  const config = path.join(dir, 'routes.yaml');
-  await writeFile(config, `legacy: ${legacy.url}\nroutes: []\n`);
-  const port = await closedPort();
   // its own process group, as a terminal gives it: Ctrl-C signals the primary and every worker
-  const proxy = spawnProxy(t, ['--config', config, '--listen', `127.0.0.1:${port}`, '--workers', '2'], { detached: true });
-  t.teardown(() => void (proxy.child.exitCode === null && process.kill(-proxy.child.pid!, 'SIGKILL')));
-  await eventually(() => proxy.lines('proxy listening').length === 2, { timeoutMs: 30_000 });
-
-  const slow = request(`http://127.0.0.1:${port}/slow`);
-  await eventually(() => release);
+  const { proxy, slow, release } = await workersWithRequestInFlight(t, { detached: true });
   process.kill(-proxy.child.pid!, 'SIGINT');
   await eventually(() => proxy.lines('proxy stopping').length === 3, { timeoutMs: 10_000 });
-  release!();
+  release();
   const finished = await slow;
   t.equal(finished.text, 'slow done', 'the request in flight completed');
   t.same(await proxy.exited, { code: 0, signal: null }, proxy.stderr());
 });
 
 t.test('strangler proxy --workers 2: the Ctrl-C that reaches a worker after the primary\'s stop does not cut its drain', async (t) => {
-  let release: (() => void) | undefined;
-  const legacy = await startUpstream('legacy', (req, res) => {
-    req.resume();
-    if (req.url === '/slow') release = () => res.end('slow done');
-    else res.end('legacy');
-  });
-  t.teardown(() => legacy.close());
-  const dir = t.testdir();
-  const config = path.join(dir, 'routes.yaml');
-  await writeFile(config, `legacy: ${legacy.url}\nroutes: []\n`);
-  const port = await closedPort();
-  const proxy = spawnProxy(t, ['--config', config, '--listen', `127.0.0.1:${port}`, '--workers', '2']);
-  await eventually(() => proxy.lines('proxy listening').length === 2, { timeoutMs: 30_000 });
+  const { proxy, slow, release } = await workersWithRequestInFlight(t);
   const workers = proxy.lines('proxy listening').map((l) => l.pid as number);
-
-  const slow = request(`http://127.0.0.1:${port}/slow`);
-  await eventually(() => release);
   proxy.child.kill('SIGINT');
   await eventually(() => proxy.lines('proxy stopping').length === 3, { timeoutMs: 10_000 });
   // the order a loaded machine may deliver a terminal's Ctrl-C in: the primary's message first
@@ -233,7 +211,7 @@ t.test('strangler proxy --workers 2: the Ctrl-C that reaches a worker after the 
   });
   t.ok(draining.length >= 1, 'the worker with the request in flight was still there');
   await eventually(() => proxy.lines('still draining; another signal exits at once').length === draining.length, { timeoutMs: 10_000 });
-  release!();
+  release();
   t.equal((await slow).text, 'slow done', 'the request in flight completed');
   t.same(await proxy.exited, { code: 0, signal: null });
 });
