@@ -22,6 +22,8 @@ export interface RowSummary {
   ratioToNginx?: number;
   /** proxy CPU per request over nginx's, when nginx was measured */
   cpuToNginx?: number;
+  /** proxy CPU per request over the Node floor's: what strangler's own work adds to Node's */
+  cpuToFloor?: number;
   proxyCpuUsPerRequest?: number;
   /** after the last round */
   proxyRssBytes?: number;
@@ -61,7 +63,16 @@ export function relateToNginx(rows: RowSummary[], nginxKey: string): void {
   }
 }
 
-const COLUMNS = ['row', 'req/s', 'p50 ms', 'p99 ms', 'vs direct', 'vs nginx', 'proxy CPU µs/req', 'CPU vs nginx', 'proxy RSS MB', 'errors'];
+/** Adds each row's CPU per request over the Node floor row's (same run), when it was measured. */
+export function relateToFloor(rows: RowSummary[], floorKey: string): void {
+  const floor = rows.find((r) => r.key === floorKey);
+  if (!floor?.proxyCpuUsPerRequest) return;
+  for (const row of rows) {
+    if (row.proxyCpuUsPerRequest !== undefined && row.key !== 'nginx') row.cpuToFloor = row.proxyCpuUsPerRequest / floor.proxyCpuUsPerRequest;
+  }
+}
+
+const COLUMNS = ['row', 'req/s', 'p50 ms', 'p99 ms', 'vs direct', 'vs nginx', 'proxy CPU µs/req', 'CPU vs nginx', 'CPU vs floor', 'proxy RSS MB', 'errors'];
 
 export function formatTable(rows: readonly RowSummary[]): string {
   const cells = rows.map((r) => [
@@ -73,6 +84,7 @@ export function formatTable(rows: readonly RowSummary[]): string {
     r.ratioToNginx === undefined ? '–' : `${r.ratioToNginx.toFixed(2)}×`,
     r.proxyCpuUsPerRequest === undefined ? '–' : r.proxyCpuUsPerRequest.toFixed(1),
     r.cpuToNginx === undefined ? '–' : `${r.cpuToNginx.toFixed(2)}×`,
+    r.cpuToFloor === undefined ? '–' : `${r.cpuToFloor.toFixed(2)}×`,
     r.proxyRssBytes === undefined ? '–' : (r.proxyRssBytes / 2 ** 20).toFixed(1),
     String(r.errors),
   ]);

@@ -10,7 +10,7 @@ import { createFixedRateGenerator, createLoadGenerator, type FixedRateGenerator,
 import { childPids, forkTs, freePort, isListening, nextMessage, readCpuMicros, readRssBytes, readTreeCpuMicros, readTreeRssBytes, spawnTracked, stopAll } from './processes.ts';
 import { nginxMissing, startNginx } from './nginx.ts';
 import { formatSoak, parseSoakDuration, soak } from './soak.ts';
-import { formatTable, median, relateToNginx, summarizeRow, type RoundResult, type RowSummary } from './report.ts';
+import { formatTable, median, relateToFloor, relateToNginx, summarizeRow, type RoundResult, type RowSummary } from './report.ts';
 
 const USAGE = `Usage: npm run bench -- [options]
 
@@ -197,6 +197,7 @@ async function main(options: Options): Promise<void> {
   const rows: RowSummary[] = [];
   for (const row of rowsToRun) rows.push(summarizeRow(row.key, row.label, rounds.get(row.key)!, rows[0]?.rps));
   relateToNginx(rows, 'nginx');
+  relateToFloor(rows, 'node-floor');
   console.log(`${formatTable(rows)}\n`);
 
   const fixedRate = await measureFixedRate(fixedRateLoad, endpoints, rowsToRun, options);
