@@ -44,9 +44,22 @@ export function nextMessage<T>(child: ChildProcess, what: string, timeoutMs: num
   });
 }
 
+/** CPUs (taskset list, e.g. "0") the load generators run on; undefined: wherever the kernel puts them. */
+let loadCpus: string | undefined;
+
+export function setLoadCpus(cpus: string | undefined): void {
+  loadCpus = cpus;
+}
+
+/** Binds every thread of a running process to these CPUs (taskset list, e.g. "1"). */
+export function pinProcess(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+
 /** Runs a command to completion and returns its stdout; killed when it outlives timeoutMs. */
 export function runCommand(command: string, args: string[], timeoutMs: number): Promise<string> {
-  const child = track(spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const [file, argv] = loadCpus === undefined ? [command, args] : ['taskset', ['-c', loadCpus, command, ...args]];
+  const child = track(spawn(file, argv, { stdio: ['ignore', 'pipe', 'inherit'] }));
   let stdout = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   return new Promise((resolve, reject) => {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +8,7 @@ import { rolloutFeature } from '../proxy/flags/flags-file.ts';
 import { writeBenchConfig, writeBenchFlags } from './bench-config.ts';
 import { formatDecide, measureDecide } from './decide.ts';
 import { createFixedRateGenerator, createLoadGenerator, type FixedRateGenerator, type LoadGenerator, type LoadResult } from './load.ts';
-import { childPids, forkTs, freePort, isListening, nextMessage, readCpuMicros, readRssBytes, readTreeCpuMicros, readTreeRssBytes, spawnTracked, stopAll } from './processes.ts';
+import { childPids, forkTs, freePort, isListening, nextMessage, pinProcess, readCpuMicros, readRssBytes, readTreeCpuMicros, readTreeRssBytes, setLoadCpus, spawnTracked, stopAll } from './processes.ts';
 import { nginxMissing, startNginx } from './nginx.ts';
 import { formatSoak, parseSoakDuration, soak } from './soak.ts';
 import { formatTable, median, relateToFloor, relateToNginx, summarizeRow, type RoundResult, type RowSummary } from './report.ts';
@@ -29,6 +30,9 @@ Options:
                       (e.g. 10m) and report the proxy's RSS over time
   --rows <keys>       only these rows, comma-separated (direct is always run: ratios need it):
                       nginx, node-floor, unmatched, flag-on, access-log, shadow, workers-2
+  --pin               bind the load generator and the upstream to CPU 0 and the proxy (or
+                      nginx) being measured to CPU 1 (taskset), for steadier rows on a small
+                      machine; the --workers row stays unpinned; needs 2 CPUs
   --json <file>       where to write the JSON results
   -h, --help          show this help`;
 
@@ -72,6 +76,8 @@ interface Options {
   jsonFile: string;
   /** req/s of the fixed-rate table */
   rate: number;
+  /** load generator and upstream on CPU 0, the measured proxy on CPU 1 */
+  pin: boolean;
   /** the rows to run; all when undefined */
   rowKeys?: readonly string[];
   /** seconds of soak, when --soak was given */
@@ -115,6 +121,7 @@ function parseOptions(argv: string[]): Options | undefined {
         soak: { type: 'string' },
         rate: { type: 'string' },
         rows: { type: 'string' },
+        pin: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -128,7 +135,11 @@ function parseOptions(argv: string[]): Options | undefined {
   const rowKeys = values.rows?.split(',').map((k) => k.trim()).filter(Boolean);
   const unknown = rowKeys?.filter((k) => !ROWS.some((r) => r.key === k));
   if (unknown?.length) throw new UsageError(`--rows: no row ${unknown.map((k) => `"${k}"`).join(', ')}; the rows are ${ROWS.map((r) => r.key).join(', ')}`);
+  if (values.pin && (os.availableParallelism() < 2 || spawnSync('taskset', ['-V']).status !== 0)) {
+    throw new UsageError('--pin needs 2 CPUs and taskset (util-linux)');
+  }
   return {
+    pin: values.pin,
     soakS,
     rowKeys: rowKeys && ['direct', ...rowKeys.filter((k) => k !== 'direct')],
     rate: readPositiveInt('--rate', values.rate, 8000),
@@ -159,6 +170,7 @@ async function main(options: Options): Promise<void> {
   const fixedRateLoad = await createFixedRateGenerator(tmpDir);
   const noNginx = await nginxMissing();
   const endpoints = await startProcesses(tmpDir, !noNginx);
+  if (options.pin) pinEndpoints(endpoints);
   const rowsToRun = ROWS.filter((row) => endpoints[row.via] && (!options.rowKeys || options.rowKeys.includes(row.key)));
   await assertRouting(endpoints, rowsToRun);
 
@@ -169,6 +181,7 @@ async function main(options: Options): Promise<void> {
     `load:    ${load.description}; ${options.connections} connections, ${options.durationS} s per row × ${options.rounds} round${options.rounds === 1 ? '' : 's'} (rows interleaved, medians shown)${options.warmup ? `, ${Math.min(WARMUP_MAX_S, options.durationS)} s warm-up per row` : ', no warm-up'}`,
     `fixed rate: ${fixedRateLoad.description}`,
     `upstream: one Node process answering ${endpoints.bodyBytes} B of JSON; legacy and the service are both this upstream`,
+    ...(options.pin ? ['pinning: load generator and upstream on CPU 0, the proxy or nginx being measured on CPU 1 (the --workers row unpinned)'] : []),
     endpoints.nginxVersion ? `nginx:   ${endpoints.nginxVersion}, 1 worker, keepalive 128 to the upstream, access_log off` : noNginx!,
   ].join('\n');
   console.log(`${header}\n`);
@@ -255,7 +268,16 @@ async function writeResults(jsonFile: string, results: object): Promise<void> {
   console.log(`results: ${shown.startsWith('..') ? jsonFile : shown}`);
 }
 
-type Endpoints = Partial<Record<Via, Endpoint>> & { bodyBytes: number; nginxVersion?: string };
+type Endpoints = Partial<Record<Via, Endpoint>> & { bodyBytes: number; nginxVersion?: string; upstreamPid?: number };
+
+function pinEndpoints(endpoints: Endpoints): void {
+  setLoadCpus('0');
+  if (endpoints.upstreamPid) pinProcess(endpoints.upstreamPid, '0');
+  for (const via of ['nginx', 'floor', 'proxy', 'proxyInfo', 'proxyShadow'] as const) {
+    const pid = endpoints[via]?.pid;
+    if (pid) pinProcess(pid, '1');
+  }
+}
 
 /** The upstream, nginx, a proxy logging at warn and one logging every request at info, each its own process. */
 async function startProcesses(dir: string, withNginx: boolean): Promise<Endpoints> {
@@ -288,6 +310,7 @@ async function startProcesses(dir: string, withNginx: boolean): Promise<Endpoint
   const proxyWorkers = await startCliProxy(dir, upstream.url, 2);
   return {
     upstream: { url: upstream.url },
+    upstreamPid: upstreamChild.pid,
     nginx: nginx && { url: nginx.url, pid: nginx.workerPid },
     nginxVersion: nginx?.version,
     floor,
