@@ -87,16 +87,16 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
     metrics.recordRequest(route, target, exchange.res.statusCode, seconds);
     if (exchange.failure) metrics.recordUpstreamFailure(route, target, exchange.failure);
     // the service failed, legacy answered: the client saw no error, the service's record must
-    if (exchange.fellBackFrom) {
-      const cause = exchange.fallbackCause ?? 'other';
-      metrics.recordFallback(route, exchange.fellBackFrom, cause);
-      if (cause !== '5xx') metrics.recordUpstreamFailure(route, exchange.fellBackFrom, cause);
+    const fellBack = exchange.fellBack;
+    if (fellBack) {
+      metrics.recordFallback(route, fellBack.service, fellBack.cause);
+      if (fellBack.cause !== '5xx') metrics.recordUpstreamFailure(route, fellBack.service, fellBack.cause);
     }
     if (exchange.shed) metrics.recordShed(exchange.shed.startsWith('route') ? (route ?? 'global') : 'global', exchange.shed);
     if (route) {
       rates.record(route, target);
       if (exchange.route!.rollout) {
-        if (exchange.fellBackFrom) stepStats.record(route, exchange.fellBackFrom, 502, seconds * 1000);
+        if (fellBack) stepStats.record(route, fellBack.service, 502, seconds * 1000);
         stepStats.record(route, target, exchange.res.statusCode, seconds * 1000);
       }
     }

@@ -6,7 +6,7 @@ import { Pool } from 'undici';
 import { Writable } from 'node:stream';
 import { LEGACY, type Exchange } from '../pipeline/exchange.ts';
 import { stripHopByHop } from './hop-by-hop.ts';
-import { classifyTransportError, respondWithError, toUpstreamError, type UpstreamFailureKind } from './upstream-error.ts';
+import { classifyTransportError, respondWithError, toUpstreamError, type FallbackCause } from './upstream-error.ts';
 
 /**
  * The only module that talks HTTP to upstreams. Bodies stream both ways; nothing is buffered.
@@ -63,12 +63,11 @@ export function createForwarder(logger: Logger): Forwarder {
       policy.settle?.(ok);
     };
     let fellBack = false;
-    const answerFromLegacy = (why: string, cause: UpstreamFailureKind | '5xx') => {
+    const answerFromLegacy = (why: string, cause: FallbackCause) => {
       exchange.tap?.fail(new Error(`fell back to legacy: ${why}`));
       exchange.tap = undefined;
       logger.warn({ reqId: exchange.id, route: exchange.route?.name ?? null, target: primary, why }, 'service failed; the safe request is answered by legacy');
-      exchange.fellBackFrom = primary;
-      exchange.fallbackCause = cause;
+      exchange.fellBack = { service: primary, cause };
       exchange.decision = { primary: LEGACY, target: fallback!, reason: 'fallback' };
       if (res.hasHeader('x-strangler-target')) res.setHeader('x-strangler-target', LEGACY);
       send(exchange, timeoutMs, hasBody, NO_POLICY);

@@ -3,6 +3,9 @@ import { errors, type StranglerError } from '../errors.ts';
 
 export type UpstreamFailureKind = 'timeout' | 'refused' | 'reset' | 'dns' | 'other';
 
+/** Why a service failed a safe request that legacy then answered: it answered a 5xx, or its transport failed. */
+export type FallbackCause = UpstreamFailureKind | '5xx';
+
 export function classifyTransportError(err: NodeJS.ErrnoException): UpstreamFailureKind {
   switch (err.code) {
     case 'UND_ERR_HEADERS_TIMEOUT':

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ComparisonOutcome } from '../comparison/types.ts';
-import type { UpstreamFailureKind } from '../forward/upstream-error.ts';
+import type { FallbackCause, UpstreamFailureKind } from '../forward/upstream-error.ts';
 
 /**
  * The proxy's Prometheus metrics, in a registry of their own (never prom-client's global one,
@@ -52,7 +52,6 @@ export interface ProxyMetricsOptions {
 }
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
-export type FallbackCause = UpstreamFailureKind | '5xx';
 
 export const UNMATCHED_ROUTE = '(unmatched)';
 export const OTHER_ROUTE = '(other)';

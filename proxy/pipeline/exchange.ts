@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 import type { RouteConfig } from '../config/schema.ts';
-import type { UpstreamFailureKind } from '../forward/upstream-error.ts';
+import type { FallbackCause, UpstreamFailureKind } from '../forward/upstream-error.ts';
 
 export const LEGACY = 'legacy';
 
@@ -62,14 +62,12 @@ export interface Exchange {
   tap: PrimaryTap | undefined;
   /** set when the request was shed (answered 503 by the proxy itself) */
   shed: string | undefined;
-  /** the service that failed this safe request before legacy answered it (decision reason fallback) */
-  fellBackFrom: string | undefined;
-  /** why that service failed it: '5xx', or how its transport failed */
-  fallbackCause: UpstreamFailureKind | '5xx' | undefined;
+  /** set when a service failed this safe request before legacy answered it (decision reason fallback) */
+  fellBack: { service: string; cause: FallbackCause } | undefined;
   /** set by the load shedder while the request counts against its limits */
   admitted: true | { inFlight: number } | undefined;
 }
 
 export function createExchange(id: string, req: IncomingMessage, res: ServerResponse, startedAt: number): Exchange {
-  return { id, req, res, startedAt, route: null, force: undefined, decision: undefined, failure: undefined, tap: undefined, shed: undefined, fellBackFrom: undefined, fallbackCause: undefined, admitted: undefined };
+  return { id, req, res, startedAt, route: null, force: undefined, decision: undefined, failure: undefined, tap: undefined, shed: undefined, fellBack: undefined, admitted: undefined };
 }
