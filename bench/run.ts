@@ -13,28 +13,6 @@ import { nginxMissing, startNginx } from './nginx.ts';
 import { formatSoak, parseSoakDuration, soak } from './soak.ts';
 import { formatTable, median, relateToFloor, relateToNginx, summarizeRow, type RoundResult, type RowSummary } from './report.ts';
 
-const USAGE = `Usage: npm run bench -- [options]
-
-Measures what the proxy costs: the same keep-alive load against the upstream directly and
-through the proxy (unmatched → legacy, matched with the flag on → service, and with the info
-access log), rows interleaved per round; then the per-request decision without sockets.
-Prints a table and writes JSON to bench/results/<timestamp>.json.
-
-Options:
-  --duration <s>      seconds per row and round (default 10)
-  --connections <n>   concurrent keep-alive connections (default 50)
-  --rounds <n>        rounds; each row reports the median (default 3)
-  --quick             CI smoke test: 1 s per row, 1 round, no warm-up, a short decision run
-  --rate <n>          request rate of the fixed-rate latency table (default 8000)
-  --soak <duration>   instead of the table: keep the matched row under load for this long
-                      (e.g. 10m) and report the proxy's RSS over time
-  --rows <keys>       only these rows, comma-separated (direct is always run: ratios need it):
-                      nginx, node-floor, unmatched, flag-on, access-log, shadow, workers-2
-  --pin               bind the load generator and the upstream to CPU 0 and the proxy (or
-                      nginx) being measured to CPU 1 (taskset), for steadier rows on a small
-                      machine; the --workers row stays unpinned; needs 2 CPUs
-  --json <file>       where to write the JSON results
-  -h, --help          show this help`;
 
 const DEFAULTS = { durationS: 10, connections: 50, rounds: 3, decideIterations: 1_000_000 };
 const QUICK = { durationS: 1, rounds: 1, decideIterations: 100_000 };
@@ -66,6 +44,29 @@ const ROWS: readonly Row[] = [
   { key: 'shadow', label: 'proxy shadow: legacy answers, copy to service + compare (sample 100 %, log warn)', via: 'proxyShadow', path: ROOM_PATH, expect: 'legacy' },
   { key: 'workers-2', label: 'proxy --workers 2, matched, flag on (log warn)', via: 'proxyWorkers', path: ROOM_PATH, expect: SERVICE },
 ];
+
+const USAGE = `Usage: npm run bench -- [options]
+
+Measures what the proxy costs: the same keep-alive load against the upstream directly and
+through the proxy (unmatched → legacy, matched with the flag on → service, and with the info
+access log), rows interleaved per round; then the per-request decision without sockets.
+Prints a table and writes JSON to bench/results/<timestamp>.json.
+
+Options:
+  --duration <s>      seconds per row and round (default 10)
+  --connections <n>   concurrent keep-alive connections (default 50)
+  --rounds <n>        rounds; each row reports the median (default 3)
+  --quick             CI smoke test: 1 s per row, 1 round, no warm-up, a short decision run
+  --rate <n>          request rate of the fixed-rate latency table (default 8000)
+  --soak <duration>   instead of the table: keep the matched row under load for this long
+                      (e.g. 10m) and report the proxy's RSS over time
+  --rows <keys>       only these rows, comma-separated (direct is always run: ratios need it):
+                      ${ROWS.filter((r) => r.key !== 'direct').map((r) => r.key).join(', ')}
+  --pin               bind the load generator and the upstream to CPU 0 and the proxy (or
+                      nginx) being measured to CPU 1 (taskset), for steadier rows on a small
+                      machine; the --workers row stays unpinned; needs 2 CPUs
+  --json <file>       where to write the JSON results
+  -h, --help          show this help`;
 
 interface Options {
   durationS: number;
