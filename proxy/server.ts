@@ -5,7 +5,7 @@ import type { Config } from './config/schema.ts';
 import { createFlagSource, type FlagSource } from './flags/flag-source.ts';
 import { createForwarder } from './forward/forwarder.ts';
 import { createExchange, type Exchange } from './pipeline/exchange.ts';
-import { runStages, type ProxyState } from './pipeline/stages.ts';
+import { forwardPlans, runStages, type ProxyState } from './pipeline/stages.ts';
 import { buildRouteTable } from './routing/route-table.ts';
 import { createAccessLog } from './access-log.ts';
 import type { ComparisonStore } from './parity/comparison-store.ts';
@@ -77,6 +77,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
     breakers,
     shedder,
     redactor: createRedactor(config.comparisons.redact),
+    plans: forwardPlans(config, breakers),
   };
   let sequence = 0;
   /** metrics and rates of a finished request; labels are route and upstream names only */
@@ -109,6 +110,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
     const id = typeof incoming === 'string' && incoming.length <= 64 ? incoming : idPrefix + (++sequence).toString(36);
     const exchange = createExchange(id, req, res, performance.now());
     res.once('close', () => {
+      if (!res.writableFinished) exchange.upstream?.cancel();
       state.shedder.release(exchange);
       accessLog?.record(exchange);
       observe(exchange);
@@ -149,7 +151,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
       if (store === null && ownsStore && comparesAnyRoute(next)) {
         logger.warn({ file: next.file }, 'a route now compares, but comparisons are stored only when the proxy starts with such a route; restart the proxy to store them');
       }
-      state = { config: next, routes: buildRouteTable(next.routes), flags, forwarder, shadow, recorder, breakers, shedder, redactor: createRedactor(next.comparisons.redact) };
+      state = { config: next, routes: buildRouteTable(next.routes), flags, forwarder, shadow, recorder, breakers, shedder, redactor: createRedactor(next.comparisons.redact), plans: forwardPlans(next, breakers) };
       if (flagsChanged) old.flags.close();
       logger.info({ file: next.file, routes: next.routes.length }, 'config applied');
     },

@@ -6,7 +6,14 @@ import type { IncomingHttpHeaders } from 'node:http';
  * themselves. expect is answered by Node's server (100-continue) and must not be repeated.
  */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect'];
+const HOP_BY_HOP_NAMES = new Set(HOP_BY_HOP);
 
+/** name: lower case */
+export function isHopByHop(name: string): boolean {
+  return HOP_BY_HOP_NAMES.has(name);
+}
+
+/** Removes them from a request's headers, with those its Connection header names. */
 export function stripHopByHop(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): void {
   const connection = headers.connection;
   if (typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close') {

@@ -66,8 +66,16 @@ export interface Exchange {
   fellBack: { service: string; cause: FallbackCause } | undefined;
   /** set by the load shedder while the request counts against its limits */
   admitted: true | { inFlight: number } | undefined;
+  /** the request to the upstream, while the forwarder has one */
+  upstream: UpstreamCall | undefined;
+}
+
+/** What the server can ask of a request in flight to an upstream. */
+export interface UpstreamCall {
+  /** the client went away: stop asking the upstream */
+  cancel(): void;
 }
 
 export function createExchange(id: string, req: IncomingMessage, res: ServerResponse, startedAt: number): Exchange {
-  return { id, req, res, startedAt, route: null, force: undefined, decision: undefined, failure: undefined, tap: undefined, shed: undefined, fellBack: undefined, admitted: undefined };
+  return { id, req, res, startedAt, route: null, force: undefined, decision: undefined, failure: undefined, tap: undefined, shed: undefined, fellBack: undefined, admitted: undefined, upstream: undefined };
 }

@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.ts';
 import { errors } from '../errors.ts';
 import { buildContext } from '../flags/build-context.ts';
 import type { FlagSource } from '../flags/flag-source.ts';
-import type { Forwarder } from '../forward/forwarder.ts';
+import type { ForwardPlan, Forwarder } from '../forward/forwarder.ts';
 import { respondWithError } from '../forward/upstream-error.ts';
 import { BAD_REQUEST_TARGET, type RouteTable } from '../routing/route-table.ts';
 import type { Redactor } from '../parity/redact.ts';
@@ -27,6 +27,26 @@ export interface ProxyState {
   readonly shedder: LoadShedder;
   /** what comparisons and recordings hide (config.comparisons.redact) */
   readonly redactor: Redactor;
+  /** how the forward stage sends requests (forwardPlans) */
+  readonly plans: ForwardPlans;
+}
+
+/** The forward stage's three kinds of request, planned once per config. */
+export interface ForwardPlans {
+  readonly toLegacy: ForwardPlan;
+  /** a safe request to a service: legacy answers it if the service fails */
+  readonly toServiceSafe: ForwardPlan;
+  /** a write, or a tester's forced request: the service's answer or failure is the client's */
+  readonly toService: ForwardPlan;
+}
+
+export function forwardPlans(config: Config, breakers: BreakerBoard): ForwardPlans {
+  const { upstreamTimeoutMs: timeoutMs, targetHeader } = config;
+  return {
+    toLegacy: { timeoutMs, targetHeader },
+    toServiceSafe: { timeoutMs, targetHeader, outcomes: breakers, fallback: config.legacy },
+    toService: { timeoutMs, targetHeader, outcomes: breakers },
+  };
 }
 
 /** A stage returns false when it has answered the request itself and the rest must not run. */
@@ -119,19 +139,12 @@ export const recordTraffic: Stage = (exchange, { config, recorder, redactor }) =
   return true;
 };
 
-export const forward: Stage = (exchange, { config, forwarder, breakers }) => {
+export const forward: Stage = (exchange, { forwarder, plans }) => {
   const decision = exchange.decision!;
-  if (config.targetHeader) exchange.res.setHeader('x-strangler-target', decision.primary);
-  if (decision.primary === LEGACY) {
-    forwarder.forward(exchange, config.upstreamTimeoutMs);
-    return true;
-  }
-  const service = decision.primary;
-  forwarder.forward(exchange, config.upstreamTimeoutMs, {
-    settle: (ok) => breakers.record(service, ok),
-    // a tester who forced the service wants to see its failure, not legacy's answer
-    fallback: decision.reason !== 'forced' && SAFE_METHODS.has(exchange.req.method ?? 'GET') ? config.legacy : undefined,
-  });
+  if (decision.primary === LEGACY) forwarder.forward(exchange, plans.toLegacy);
+  // a tester who forced the service wants to see its failure, not legacy's answer
+  else if (decision.reason !== 'forced' && SAFE_METHODS.has(exchange.req.method ?? 'GET')) forwarder.forward(exchange, plans.toServiceSafe);
+  else forwarder.forward(exchange, plans.toService);
   return true;
 };
 

@@ -1,4 +1,5 @@
 import t from 'tap';
+import http from 'node:http';
 import { eventually, request } from '../helpers/http.ts';
 import { off, on, ROOMS_ROUTES, startProxyFixture } from '../helpers/proxy.ts';
 
@@ -92,4 +93,27 @@ t.test('an empty tester secret disables forcing', async (t) => {
   const { proxy } = await startProxyFixture(t, { routes: ROUTES });
   const res = await request(`${proxy.url}/api/rooms`, { headers: { 'x-strangler-force': 'service', 'x-strangler-secret': '' } });
   t.equal(res.json().upstream, 'legacy');
+});
+
+t.test('the upstream answer header lines come back as sent, minus hop-by-hop ones', async (t) => {
+  const { proxy } = await startProxyFixture(t, {
+    legacy: (req, res) => {
+      req.resume();
+      // raw header lines: a name in mixed case, two Set-Cookie lines, a header made hop-by-hop by Connection
+      res.writeHead(200, ['Content-Type', 'text/plain', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Connection', 'keep-alive, x-hop-only', 'X-Hop-Only', 'secret', 'X-Kept', 'yes']);
+      res.end('ok');
+    },
+  });
+  const raw = await new Promise<string[]>((resolve, reject) => {
+    http.get(`${proxy.url}/page`, { agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.rawHeaders));
+    }).on('error', reject);
+  });
+  const lines = raw.flatMap((v, i) => (i % 2 === 0 ? [`${v}: ${raw[i + 1]}`] : []));
+  t.ok(lines.includes('Content-Type: text/plain'), 'the name keeps its case');
+  t.same(lines.filter((l) => l.startsWith('Set-Cookie')), ['Set-Cookie: a=1', 'Set-Cookie: b=2'], 'both Set-Cookie lines, in order');
+  t.ok(lines.includes('X-Kept: yes'));
+  t.notOk(lines.some((l) => /^x-hop-only/i.test(l)), 'a header the upstream named in Connection is not passed on');
+  t.ok(lines.includes('x-strangler-target: legacy'));
 });

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
 import t from 'tap';
 import { request, startUpstream } from '../helpers/http.ts';
 import { on, startTestProxy } from '../helpers/proxy.ts';
@@ -43,4 +44,35 @@ t.test('a 5 MB POST arrives byte-identical, and a 5 MB answer comes back byte-id
     t.same(received, { hash: sha(payload), length: payload.length, chunked: false }, `${side}: upstream got the exact bytes`);
     t.equal(sha(res.body), sha(payload), `${side}: client got the exact bytes back`);
   }
+});
+
+t.test('a client that leaves before the upstream answers: the upstream request is cancelled at once', async (t) => {
+  let upstreamSawClose!: () => void;
+  const closed = new Promise<void>((resolve) => (upstreamSawClose = resolve));
+  let arrived!: () => void;
+  const arrivedAtUpstream = new Promise<void>((resolve) => (arrived = resolve));
+  const legacy = await startUpstream('legacy', (req, res) => {
+    if (req.url === '/slow') {
+      // never answers: only the proxy cancelling the request ends it
+      res.on('close', upstreamSawClose);
+      arrived();
+      return;
+    }
+    req.resume();
+    res.end('fine');
+  });
+  const proxy = await startTestProxy({ dir: t.testdir(), legacy: legacy.url, services: {}, routes: '' });
+  t.teardown(async () => {
+    await proxy.close();
+    await legacy.close();
+  });
+  const client = http.get(`${proxy.url}/slow`, { agent: false });
+  client.on('error', () => {});
+  await arrivedAtUpstream;
+  client.destroy();
+  await closed;
+  t.pass('the upstream saw its request end when the client left');
+  const next = await request(`${proxy.url}/after`);
+  t.equal(next.text, 'fine', 'the proxy keeps serving');
+  t.equal(proxy.logs.filter((l) => l.msg === 'upstream failed').length, 0, 'a client leaving is not logged as an upstream failure');
 });
