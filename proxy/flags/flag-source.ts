@@ -2,13 +2,15 @@ import type { EventEmitter } from 'node:events';
 import { access, mkdir } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
-import { Unleash, UnleashEvents, type Context } from 'unleash-client';
+import { UnleashEvents, type Context } from 'unleash-client';
+import { RouteFlagClient } from './route-flag-client.ts';
 import type { FlagsConfig } from '../config/schema.ts';
 import { FlagsFileRepository } from './flags-file-repository.ts';
 import { applyShare, emptyFlags, readFlagsFile, writeFlagsFile } from './flags-file.ts';
 
 /** The one question the proxy asks per request. Unknown flag or no flags yet → false (legacy). */
 export interface FlagSource {
+  /** context: built for this request (buildContext); it may be completed in place */
   isEnabled(flag: string, context: Context): boolean;
   /** the control plane cannot be reached: flags are the last known ones (server mode) */
   degraded(): boolean;
@@ -30,7 +32,7 @@ export async function createFlagSource(flags: FlagsConfig, options: FlagSourceOp
 async function createFileFlagSource(file: string, { logger, flagNames }: FlagSourceOptions): Promise<FlagSource> {
   await ensureFlagsFile(file, flagNames, logger);
   const repository = new FlagsFileRepository(file);
-  const unleash = new Unleash({
+  const unleash = new RouteFlagClient({
     appName: 'strangler-proxy',
     url: pathToFileURL(file).href,
     repository: repository as any,
@@ -45,7 +47,7 @@ async function createFileFlagSource(file: string, { logger, flagNames }: FlagSou
   const ready = new Promise<void>((resolve) => unleash.once(UnleashEvents.Ready, resolve));
   await unleash.start();
   await ready;
-  return { isEnabled: (flag, context) => unleash.isEnabled(flag, context, false), degraded: () => false, close: () => unleash.destroy() };
+  return { isEnabled: (flag, context) => unleash.isOn(flag, context), degraded: () => false, close: () => unleash.destroy() };
 }
 
 /**
@@ -71,7 +73,7 @@ async function ensureFlagsFile(file: string, flagNames: readonly string[], logge
 
 async function createServerFlagSource(flags: Extract<FlagsConfig, { kind: 'unleash' }>, { logger, readyTimeoutMs = 5000 }: FlagSourceOptions): Promise<FlagSource> {
   await mkdir(flags.backupDir, { recursive: true });
-  const unleash = new Unleash({
+  const unleash = new RouteFlagClient({
     appName: flags.appName,
     url: flags.url,
     customHeaders: { Authorization: flags.token },
@@ -101,7 +103,7 @@ async function createServerFlagSource(flags: Extract<FlagsConfig, { kind: 'unlea
     logger.error({ url: flags.url, backupDir: flags.backupDir }, 'no flags from the unleash server and no backup yet: every route stays on legacy until the server answers');
   }
   return {
-    isEnabled: (flag, context) => unleash.isEnabled(flag, context, false),
+    isEnabled: (flag, context) => unleash.isOn(flag, context),
     degraded: () => unreachable,
     close() {
       unleash.destroy();
