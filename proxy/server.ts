@@ -105,16 +105,21 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
   const accessLog = createAccessLog(logger);
   const idPrefix = `${process.pid.toString(36)}-`;
 
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+  /** The one listener a request adds, shared by all of them (a closure per request measurably costs). */
+  function onResponseClose(this: ExchangeResponse): void {
+    const exchange = this.exchange!;
+    if (!this.writableFinished) exchange.upstream?.cancel();
+    state.shedder.release(exchange);
+    accessLog?.record(exchange);
+    observe(exchange);
+  }
+
+  const server = http.createServer<typeof http.IncomingMessage, typeof ExchangeResponse>({ keepAliveTimeout: 65_000, ServerResponse: ExchangeResponse }, (req, res) => {
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && incoming.length <= 64 ? incoming : idPrefix + (++sequence).toString(36);
     const exchange = createExchange(id, req, res, performance.now());
-    res.once('close', () => {
-      if (!res.writableFinished) exchange.upstream?.cancel();
-      state.shedder.release(exchange);
-      accessLog?.record(exchange);
-      observe(exchange);
-    });
+    res.exchange = exchange;
+    res.on('close', onResponseClose);
     runStages(exchange, state);
   });
 
@@ -178,6 +183,11 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
       accessLog?.flush();
     },
   };
+}
+
+/** A response that knows its exchange, so the close listener can be one function for all. */
+class ExchangeResponse<Request extends http.IncomingMessage = http.IncomingMessage> extends http.ServerResponse<Request> {
+  exchange: Exchange | undefined = undefined;
 }
 
 export function comparesAnyRoute(config: Config): boolean {

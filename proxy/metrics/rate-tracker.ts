@@ -11,17 +11,21 @@ export interface RateTracker {
 
 const SLOTS = 60;
 
+interface Ring {
+  slots: Uint32Array;
+  seconds: Float64Array;
+}
+
 export function createRateTracker(now: () => number = Date.now): RateTracker {
-  const rings = new Map<string, { slots: Uint32Array; seconds: Float64Array }>();
-  const ringFor = (key: string) => {
-    let ring = rings.get(key);
-    if (!ring) rings.set(key, (ring = { slots: new Uint32Array(SLOTS), seconds: new Float64Array(SLOTS) }));
-    return ring;
-  };
+  // route → target → ring: two lookups of strings the request already holds, no key built per request
+  const rings = new Map<string, Map<string, Ring>>();
   return {
     record(route, target) {
       const second = Math.floor(now() / 1000);
-      const ring = ringFor(`${route}\u0000${target}`);
+      let targets = rings.get(route);
+      if (!targets) rings.set(route, (targets = new Map()));
+      let ring = targets.get(target);
+      if (!ring) targets.set(target, (ring = { slots: new Uint32Array(SLOTS), seconds: new Float64Array(SLOTS) }));
       const i = second % SLOTS;
       if (ring.seconds[i] !== second) {
         ring.seconds[i] = second;
@@ -32,9 +36,7 @@ export function createRateTracker(now: () => number = Date.now): RateTracker {
     rates(route) {
       const out: Record<string, number> = {};
       const second = Math.floor(now() / 1000);
-      for (const [key, ring] of rings) {
-        const [r, target] = key.split('\u0000');
-        if (r !== route) continue;
+      for (const [target, ring] of rings.get(route) ?? []) {
         let n = 0;
         for (let i = 0; i < SLOTS; i++) if (second - ring.seconds[i] < SLOTS) n += ring.slots[i];
         out[target] = Math.round((n / SLOTS) * 100) / 100;
