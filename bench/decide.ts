@@ -38,16 +38,35 @@ const DISTINCT_REQUESTS = 1 << 14;
 const USERS = 100_000;
 const BATCHES = 5;
 
-/** `tmpRoot` holds the generated configs while they are measured. */
+/**
+ * `tmpRoot` holds the generated configs while they are measured. The route counts' batches are
+ * interleaved (10, 10 000, 10, 10 000, …) so a machine that slows down or speeds up during the
+ * run moves both alike and the ratio stays fair.
+ */
 export async function measureDecide(iterations = 1_000_000, tmpRoot = os.tmpdir()): Promise<DecideReport> {
-  const results: DecideResult[] = [];
-  for (const routes of ROUTE_COUNTS) results.push(await measureWithRoutes(routes, iterations, tmpRoot));
-  return { iterations, results, ratio: results[results.length - 1].nsPerRequest / results[0].nsPerRequest };
+  const setups: Setup[] = [];
+  try {
+    for (const routes of ROUTE_COUNTS) setups.push(await setUp(routes, tmpRoot));
+    const perBatch = Math.ceil(iterations / BATCHES);
+    // warm-up: let the JIT settle on both before timing
+    for (const setup of setups) runBatch(setup.exchanges, setup.state, perBatch);
+    const samples = setups.map((): number[] => []);
+    for (let b = 0; b < BATCHES; b++) {
+      setups.forEach((setup, i) => samples[i].push(Number(runBatch(setup.exchanges, setup.state, perBatch)) / perBatch));
+    }
+    const results = setups.map((setup, i): DecideResult => {
+      const sorted = samples[i].sort((a, b) => a - b);
+      return { routes: setup.routes, nsPerRequest: sorted[Math.floor(BATCHES / 2)], flagOnShare: flagOnShare(setup.exchanges) };
+    });
+    return { iterations, results, ratio: results[results.length - 1].nsPerRequest / results[0].nsPerRequest };
+  } finally {
+    for (const setup of setups) await setup.close();
+  }
 }
 
 export function formatDecide(report: DecideReport): string {
   return [
-    `decision micro-benchmark (matchRoute + decide, no sockets), median of ${BATCHES} batches, ${report.iterations.toLocaleString('en')} requests each route count`,
+    `decision micro-benchmark (matchRoute + decide, no sockets), median of ${BATCHES} interleaved batches, ${report.iterations.toLocaleString('en')} requests each route count`,
     ...report.results.map(
       (r) => `  ${String(r.routes).padStart(6)} routes: ${r.nsPerRequest.toFixed(0).padStart(6)} ns/request   (flag on for ${(r.flagOnShare * 100).toFixed(1)} % of matched requests)`,
     ),
@@ -55,7 +74,14 @@ export function formatDecide(report: DecideReport): string {
   ].join('\n');
 }
 
-async function measureWithRoutes(count: number, iterations: number, tmpRoot: string): Promise<DecideResult> {
+interface Setup {
+  routes: number;
+  state: ProxyState;
+  exchanges: Exchange[];
+  close(): Promise<void>;
+}
+
+async function setUp(count: number, tmpRoot: string): Promise<Setup> {
   const dir = await mkdtemp(path.join(tmpRoot, 'decide-'));
   const names = Array.from({ length: count }, (_, i) => `r${i}`);
   await writeBenchFlags(dir, names.map((name) => rolloutFeature(name, 50)));
@@ -72,18 +98,15 @@ async function measureWithRoutes(count: number, iterations: number, tmpRoot: str
   // matchRoute and decide never reach the forwarder.
   // the stages decide reads; the breaker board is real (all closed), as in the proxy
   const state = { config, routes: buildRouteTable(config.routes), flags, breakers: createBreakerBoard({ failures: 5, openForMs: 10_000 }) } as Partial<ProxyState> as ProxyState;
-  try {
-    const exchanges = buildExchanges(count);
-    const perBatch = Math.ceil(iterations / BATCHES);
-    runBatch(exchanges, state, perBatch); // warm-up: let the JIT settle before timing
-    const samples: number[] = [];
-    for (let b = 0; b < BATCHES; b++) samples.push(Number(runBatch(exchanges, state, perBatch)) / perBatch);
-    samples.sort((a, b) => a - b);
-    return { routes: count, nsPerRequest: samples[Math.floor(BATCHES / 2)], flagOnShare: flagOnShare(exchanges) };
-  } finally {
-    flags.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  return {
+    routes: count,
+    state,
+    exchanges: buildExchanges(count),
+    async close() {
+      flags.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 function runBatch(exchanges: Exchange[], state: ProxyState, n: number): bigint {

@@ -64,7 +64,8 @@ async function ensureFlagsFile(file: string, flagNames: readonly string[], logge
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as { cause?: NodeJS.ErrnoException }).cause?.code !== 'ENOENT') throw err;
     exists = false;
   }
-  const missing = flagNames.filter((name) => !data.features.some((f) => f.name === name));
+  const known = new Set(data.features.map((f) => f.name));
+  const missing = flagNames.filter((name) => !known.has(name));
   if (exists && missing.length === 0) return;
   for (const name of missing) data = applyShare(data, name, { percent: 0 });
   await writeFlagsFile(file, data);
