@@ -2,7 +2,7 @@ import type http from 'node:http';
 import type { Duplex, Writable } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Logger } from 'pino';
-import { Pool, type Dispatcher } from 'undici';
+import { Pool, util, type Dispatcher } from 'undici';
 import { LEGACY, type Exchange, type UpstreamCall } from '../pipeline/exchange.ts';
 import { isHopByHop, stripHopByHop } from './hop-by-hop.ts';
 import { classifyTransportError, respondWithError, toUpstreamError, type FallbackCause } from './upstream-error.ts';
@@ -152,8 +152,8 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall {
     }
     const headers = responseHeaders(rawHeaders);
     const tap = exchange.tap;
-    // the tap records the upstream's answer, not the proxy's own header
-    const tapHeaders = tap ? headerObject(headers) : undefined;
+    // the tap records the upstream's answer (by name, as a comparison reads it), not the proxy's own header
+    const tapHeaders = tap ? stripHopByHop(util.parseHeaders(rawHeaders) as ResponseHeaders) : undefined;
     if (plan.targetHeader) headers.push(TARGET_HEADER, primary);
     res.writeHead(statusCode, headers);
     this.resume = resume;
@@ -260,17 +260,6 @@ function withoutConnectionTokens(headers: string[], connection: string): string[
   const out: string[] = [];
   for (let i = 0; i < headers.length; i += 2) if (!named.has(headers[i].toLowerCase())) out.push(headers[i], headers[i + 1]);
   return out;
-}
-
-/** For taps, which read headers by name: lower-case names, repeated ones as arrays. */
-function headerObject(flat: string[]): ResponseHeaders {
-  const headers: ResponseHeaders = {};
-  for (let i = 0; i < flat.length; i += 2) {
-    const name = flat[i].toLowerCase();
-    const prior = headers[name];
-    headers[name] = prior === undefined ? flat[i + 1] : Array.isArray(prior) ? [...prior, flat[i + 1]] : [prior, flat[i + 1]];
-  }
-  return headers;
 }
 
 /** X-Forwarded-For/-Proto/-Host/-Port, appending to what an earlier proxy set. */

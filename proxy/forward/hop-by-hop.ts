@@ -13,8 +13,8 @@ export function isHopByHop(name: string): boolean {
   return HOP_BY_HOP_NAMES.has(name);
 }
 
-/** Removes them from a request's headers, with those its Connection header names. */
-export function stripHopByHop(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): void {
+/** Removes them from headers by name, with those the Connection header names; returns the same object. */
+export function stripHopByHop<T extends IncomingHttpHeaders | Record<string, string | string[] | undefined>>(headers: T): T {
   const connection = headers.connection;
   if (typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close') {
     for (const token of connection.split(',')) {
@@ -25,4 +25,5 @@ export function stripHopByHop(headers: IncomingHttpHeaders | Record<string, stri
   for (let i = 0; i < HOP_BY_HOP.length; i++) {
     if (headers[HOP_BY_HOP[i]] !== undefined) delete headers[HOP_BY_HOP[i]];
   }
+  return headers;
 }
