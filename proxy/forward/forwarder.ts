@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import type { Duplex, Writable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { Logger } from 'pino';
 import { Pool, util, type Dispatcher } from 'undici';
@@ -110,8 +110,8 @@ const CLIENT_GONE = 'the client closed the connection';
  */
 class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall {
   private abort: ((err?: Error) => void) | null = null;
-  /** where the body goes: the client's response, or a tap that passes it on to it */
-  private sink: Writable | null = null;
+  /** the upstream's answer is complete and the tap waits for the client's response to finish */
+  private tapOpen = false;
   private settled = false;
   /** the service answered 5xx to a request legacy can answer: its body is read away, then legacy is asked */
   private drainingForFallback = false;
@@ -131,7 +131,12 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall {
   /** the client went away: stop the upstream request (undici then calls onError) */
   cancel(): void {
     this.cancelled = true;
-    this.abort?.(new Error(CLIENT_GONE));
+    if (this.abort) this.abort(new Error(CLIENT_GONE));
+    else if (this.tapOpen) {
+      // the upstream had finished, the client left before receiving all of it
+      this.tapOpen = false;
+      this.exchange.tap?.fail(new Error(CLIENT_GONE));
+    }
   }
 
   onConnect(abort: (err?: Error) => void): void {
@@ -152,29 +157,23 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall {
     }
     const headers = responseHeaders(rawHeaders);
     const tap = exchange.tap;
-    // the tap records the upstream's answer (by name, as a comparison reads it), not the proxy's own header
-    const tapHeaders = tap ? stripHopByHop(util.parseHeaders(rawHeaders) as ResponseHeaders) : undefined;
+    // the tap sees the upstream's answer (by name, as a comparison reads it), not the proxy's own header
+    if (tap) tap.head(statusCode, stripHopByHop(util.parseHeaders(rawHeaders) as ResponseHeaders));
     if (plan.targetHeader) headers.push(TARGET_HEADER, primary);
     res.writeHead(statusCode, headers);
     this.resume = resume;
-    if (tap) {
-      const sink = tap.tee(res, statusCode, tapHeaders!);
-      sink.on('error', (err) => this.abort?.(err));
-      this.sink = sink;
-    } else {
-      this.sink = res;
-    }
     return true;
   }
 
   onData(chunk: Buffer): boolean {
     if (this.drainingForFallback) return true;
-    const sink = this.sink!;
-    if (sink.write(chunk)) return true;
-    // the client reads slower than the upstream sends: undici pauses until the sink drains
+    this.exchange.tap?.chunk(chunk);
+    const res = this.exchange.res;
+    if (res.write(chunk)) return true;
+    // the client reads slower than the upstream sends: undici pauses until the response drains
     if (!this.waitsForDrain) {
       this.waitsForDrain = true;
-      sink.on('drain', this.resume!);
+      res.on('drain', this.resume!);
     }
     return false;
   }
@@ -185,7 +184,21 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall {
       if (!this.exchange.res.destroyed) this.answerFromLegacy(`${this.exchange.decision!.primary} answered 5xx`, '5xx');
       return;
     }
-    this.sink!.end();
+    const { res, tap } = this.exchange;
+    if (!tap) {
+      res.end();
+      return;
+    }
+    // the tap hears of the end once the client has the whole answer (or of a failure, if it left)
+    this.tapOpen = true;
+    res.end(() => this.closeTap());
+  }
+
+  /** the response finished: the tap may compare */
+  private closeTap(): void {
+    if (!this.tapOpen) return;
+    this.tapOpen = false;
+    this.exchange.tap?.end();
   }
 
   onError(err: Error): void {

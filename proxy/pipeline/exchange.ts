@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { RouteConfig } from '../config/schema.ts';
 import type { FallbackCause, UpstreamFailureKind } from '../forward/upstream-error.ts';
 
@@ -21,15 +21,20 @@ export interface Decision {
 }
 
 /**
- * Set when the request is copied to a second upstream: the forwarder streams the primary's
- * answer through it so the answer can be compared once the client has it.
+ * Set when the request is copied to a second upstream or recorded: the forwarder shows it the
+ * primary's answer as it streams to the client, so the answer can be compared once the client
+ * has it. Exactly one of end() and fail() is called.
  */
 export interface PrimaryTap {
   /** the stream the forwarder sends as the primary's request body; it also keeps a copy */
   requestBody(source: Readable): Readable;
-  /** the writable the primary's body goes into; it writes on to `next` (the client's response) */
-  tee(next: Writable, status: number, headers: Record<string, string | string[] | undefined>): Writable;
-  /** the primary gave no (complete) answer: nothing to compare */
+  /** the primary's answer began: its status and headers by (lower-case) name, hop-by-hop ones removed */
+  head(status: number, headers: Record<string, string | string[] | undefined>): void;
+  /** a chunk of the primary's body, as it is written to the client */
+  chunk(chunk: Buffer): void;
+  /** the client's response has finished: the whole answer went out */
+  end(): void;
+  /** the primary gave no (complete) answer, or the client left: nothing to compare */
   fail(err: unknown): void;
 }
 
@@ -37,7 +42,18 @@ export interface PrimaryTap {
 export function chainTaps(first: PrimaryTap, second: PrimaryTap): PrimaryTap {
   return {
     requestBody: (source) => second.requestBody(first.requestBody(source)),
-    tee: (next, status, headers) => first.tee(second.tee(next, status, headers), status, headers),
+    head(status, headers) {
+      first.head(status, headers);
+      second.head(status, headers);
+    },
+    chunk(chunk) {
+      first.chunk(chunk);
+      second.chunk(chunk);
+    },
+    end() {
+      first.end();
+      second.end();
+    },
     fail(err) {
       first.fail(err);
       second.fail(err);

@@ -1,6 +1,6 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
-import { pipeline, Transform, type Readable, type Writable } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { CapturedResponse } from '../comparison/types.ts';
 import type { Config, RouteConfig } from '../config/schema.ts';
@@ -9,7 +9,6 @@ import type { Redactor } from '../parity/redact.ts';
 import type { RecordedExchange } from '../parity/records.ts';
 import { LEGACY, type Exchange, type PrimaryTap } from '../pipeline/exchange.ts';
 import { BodyCapture } from '../shadow/body-capture.ts';
-import { teeResponse } from '../shadow/tee-response.ts';
 
 /**
  * Records a sample of real traffic per route (routes.yaml `record: 5%`) to a JSONL file that
@@ -73,6 +72,7 @@ class RecordTap implements PrimaryTap {
   private readonly at = new Date().toISOString();
   private readonly requestCapture: BodyCapture;
   private readonly responseCapture: BodyCapture;
+  private response: { status: number; headers: CapturedResponse['headers'] } | undefined;
   private readonly headers: Record<string, string | string[] | undefined>;
 
   constructor(
@@ -100,9 +100,16 @@ class RecordTap implements PrimaryTap {
     return tee;
   }
 
-  tee(next: Writable, status: number, headers: CapturedResponse['headers']): Writable {
-    const response = { status, headers: { ...headers } };
-    return teeResponse(next, this.responseCapture, () => this.finish(response));
+  head(status: number, headers: CapturedResponse['headers']): void {
+    this.response = { status, headers: { ...headers } };
+  }
+
+  chunk(chunk: Buffer): void {
+    this.responseCapture.add(chunk);
+  }
+
+  end(): void {
+    if (this.response) this.finish(this.response);
   }
 
   fail(): void {

@@ -1,4 +1,4 @@
-import { pipeline, Transform, type Readable, type Writable } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
@@ -14,7 +14,6 @@ import { LEGACY, type Exchange, type PrimaryTap } from '../pipeline/exchange.ts'
 import { BodyCapture } from './body-capture.ts';
 import { callUpstream, type CopyAnswer } from './call-upstream.ts';
 import { isSampled } from './is-sampled.ts';
-import { teeResponse } from './tee-response.ts';
 
 /**
  * The parallel run: a sampled request is answered by its primary as usual and also sent to the
@@ -284,12 +283,17 @@ class CopyRun implements PrimaryTap {
     return tee;
   }
 
-  tee(res: Writable, status: number, headers: CapturedResponse['headers']) {
+  head(status: number, headers: CapturedResponse['headers']): void {
     this.primary = { status, headers: { ...headers } };
-    return teeResponse(res, this.primaryCapture, () => {
-      this.primaryMs = performance.now() - this.started;
-      this.settlePrimary({ ok: true });
-    });
+  }
+
+  chunk(chunk: Buffer): void {
+    this.primaryCapture.add(chunk);
+  }
+
+  end(): void {
+    this.primaryMs = performance.now() - this.started;
+    this.settlePrimary({ ok: true });
   }
 
   fail(err: unknown) {
