@@ -67,18 +67,20 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
       logger.warn({ service, breaker: to, why }, `circuit breaker ${to}`);
     },
   });
-  let state: ProxyState = {
-    config,
-    routes: buildRouteTable(config.routes),
-    flags: await createFlagSource(config.flags, { logger, flagNames: flagNamesOf(config) }),
+  /** What requests see under one config; the forwarder, runners, breakers and shedder outlive reloads. */
+  const stateFor = (next: Config, flags: FlagSource): ProxyState => ({
+    config: next,
+    routes: buildRouteTable(next.routes),
+    flags,
     forwarder,
     shadow,
     recorder,
     breakers,
     shedder,
-    redactor: createRedactor(config.comparisons.redact),
-    plans: forwardPlans(config, breakers),
-  };
+    redactor: createRedactor(next.comparisons.redact),
+    plans: forwardPlans(next, breakers),
+  });
+  let state = stateFor(config, await createFlagSource(config.flags, { logger, flagNames: flagNamesOf(config) }));
   let sequence = 0;
   /** metrics and rates of a finished request; labels are route and upstream names only */
   const observe = (exchange: Exchange) => {
@@ -156,7 +158,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
       if (store === null && ownsStore && comparesAnyRoute(next)) {
         logger.warn({ file: next.file }, 'a route now compares, but comparisons are stored only when the proxy starts with such a route; restart the proxy to store them');
       }
-      state = { config: next, routes: buildRouteTable(next.routes), flags, forwarder, shadow, recorder, breakers, shedder, redactor: createRedactor(next.comparisons.redact), plans: forwardPlans(next, breakers) };
+      state = stateFor(next, flags);
       if (flagsChanged) old.flags.close();
       logger.info({ file: next.file, routes: next.routes.length }, 'config applied');
     },

@@ -4,7 +4,7 @@ import httpProxy from 'http-proxy';
 import type { Logger } from 'pino';
 import { Pool, util, type Dispatcher } from 'undici';
 import { LEGACY, type Exchange, type UpstreamCall } from '../pipeline/exchange.ts';
-import { isHopByHop, stripHopByHop } from './hop-by-hop.ts';
+import { isHopByHop, namedByConnection, stripHopByHop } from './hop-by-hop.ts';
 import { classifyTransportError, respondWithError, toUpstreamError, type FallbackCause } from './upstream-error.ts';
 
 /**
@@ -33,10 +33,10 @@ export interface ForwardPlan {
   readonly outcomes?: { record(service: string, ok: boolean): void };
   /**
    * Safe requests only: when the service fails before anything reached the client (no answer,
-   * or a 5xx), the request is sent once to this upstream (legacy) instead. Never set for writes:
+   * or a 5xx), the request is sent once to this upstream (legacy), with its plan, instead. Never set for writes:
    * a write is never sent twice.
    */
-  readonly fallback?: URL;
+  readonly fallback?: { readonly target: URL; readonly plan: ForwardPlan };
 }
 
 /** Connections per upstream origin; enough for bursts, bounded so one route cannot flood a backend. */
@@ -150,15 +150,14 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall {
     const res = exchange.res;
     const primary = exchange.decision!.primary;
     this.settle(statusCode < 500);
-    if (statusCode >= 500 && this.fallbackUrl() && !res.destroyed) {
+    if (statusCode >= 500 && this.canFallBack() && !res.destroyed) {
       // nothing has reached the client: read the failed answer away, then ask legacy
       this.drainingForFallback = true;
       return true;
     }
     const headers = responseHeaders(rawHeaders);
-    const tap = exchange.tap;
     // the tap sees the upstream's answer (by name, as a comparison reads it), not the proxy's own header
-    if (tap) tap.head(statusCode, stripHopByHop(util.parseHeaders(rawHeaders) as ResponseHeaders));
+    exchange.tap?.head(statusCode, util.parseHeaders(headers) as ResponseHeaders);
     if (plan.targetHeader) headers.push(TARGET_HEADER, primary);
     res.writeHead(statusCode, headers);
     this.resume = resume;
@@ -213,7 +212,7 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall {
     }
     this.settle(false);
     const kind = classifyTransportError(err as NodeJS.ErrnoException);
-    if (this.fallbackUrl() && !res.headersSent && !res.destroyed && !this.cancelled) {
+    if (this.canFallBack() && !res.headersSent && !res.destroyed && !this.cancelled) {
       this.answerFromLegacy(`${primary}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, kind);
       return;
     }
@@ -225,8 +224,8 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall {
     respondWithError(res, toUpstreamError(kind, err, primary, exchange.decision!.target, plan.timeoutMs), exchange.id);
   }
 
-  private fallbackUrl(): URL | undefined {
-    return this.hasBody ? undefined : this.plan.fallback;
+  private canFallBack(): boolean {
+    return !this.hasBody && this.plan.fallback !== undefined;
   }
 
   private settle(ok: boolean): void {
@@ -243,8 +242,9 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall {
     exchange.tap = undefined;
     this.logger.warn({ reqId: exchange.id, route: exchange.route?.name ?? null, target: primary, why }, 'service failed; the safe request is answered by legacy');
     exchange.fellBack = { service: primary, cause };
-    exchange.decision = { primary: LEGACY, target: plan.fallback!, reason: 'fallback' };
-    this.send(exchange, { timeoutMs: plan.timeoutMs, targetHeader: plan.targetHeader }, this.hasBody);
+    const fallback = plan.fallback!;
+    exchange.decision = { primary: LEGACY, target: fallback.target, reason: 'fallback' };
+    this.send(exchange, fallback.plan, this.hasBody);
   }
 }
 
@@ -264,15 +264,12 @@ function responseHeaders(raw: Buffer[]): string[] {
     }
     out.push(name, raw[i + 1].toString('latin1'));
   }
-  return connection === undefined || connection === 'keep-alive' || connection === 'close' ? out : withoutConnectionTokens(out, connection);
-}
-
-/** Connection: x-foo, x-bar marks those headers as this hop's own: they are not forwarded either. */
-function withoutConnectionTokens(headers: string[], connection: string): string[] {
-  const named = new Set(connection.split(',').map((token) => token.trim().toLowerCase()));
-  const out: string[] = [];
-  for (let i = 0; i < headers.length; i += 2) if (!named.has(headers[i].toLowerCase())) out.push(headers[i], headers[i + 1]);
-  return out;
+  const named = namedByConnection(connection);
+  if (named.length === 0) return out;
+  // rare: Connection: x-foo marks x-foo as this hop's own too
+  const filtered: string[] = [];
+  for (let i = 0; i < out.length; i += 2) if (!named.includes(out[i].toLowerCase())) filtered.push(out[i], out[i + 1]);
+  return filtered;
 }
 
 /** X-Forwarded-For/-Proto/-Host/-Port, appending to what an earlier proxy set. */

@@ -13,15 +13,18 @@ export function isHopByHop(name: string): boolean {
   return HOP_BY_HOP_NAMES.has(name);
 }
 
+/** The header names a Connection header marks as this hop's own (lower case); none for plain keep-alive or close. */
+export function namedByConnection(connection: string | string[] | undefined): string[] {
+  if (typeof connection !== 'string' || connection === 'keep-alive' || connection === 'close') return [];
+  return connection
+    .split(',')
+    .map((token) => token.trim().toLowerCase())
+    .filter((name) => name !== '');
+}
+
 /** Removes them from headers by name, with those the Connection header names; returns the same object. */
 export function stripHopByHop<T extends IncomingHttpHeaders | Record<string, string | string[] | undefined>>(headers: T): T {
-  const connection = headers.connection;
-  if (typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close') {
-    for (const token of connection.split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name) delete headers[name];
-    }
-  }
+  for (const name of namedByConnection(headers.connection)) delete headers[name];
   for (let i = 0; i < HOP_BY_HOP.length; i++) {
     if (headers[HOP_BY_HOP[i]] !== undefined) delete headers[HOP_BY_HOP[i]];
   }

@@ -125,7 +125,7 @@ export function createProxyMetrics(options: ProxyMetricsOptions = {}): ProxyMetr
   }
 
   function createTraffic(series: RouteSeries, target: string): TrafficCounts {
-    const counts = traffic.countsOf(series.label, target);
+    const counts = traffic.create(series.label, target);
     series.traffic.set(target, counts);
     return counts;
   }

@@ -10,8 +10,8 @@ import type { Registry } from 'prom-client';
  * Exposition stays prom-client's: the registry formats these like its own metrics.
  */
 export interface TrafficTable {
-  /** the counts of one route label and target; kept by the caller, so a request does no lookup */
-  countsOf(route: string, target: string): TrafficCounts;
+  /** new counts for one route label and target; the caller keeps them (one per pair), so a request does no lookup here */
+  create(route: string, target: string): TrafficCounts;
   /** drops every series of this route label */
   forget(route: string): void;
 }
@@ -75,10 +75,10 @@ interface ExposedValue {
 }
 
 export function createTrafficTable({ prefix, registry, buckets, statusClasses }: TrafficTableOptions): TrafficTable {
-  /** route label → target → counts */
-  const routes = new Map<string, Map<string, Counts>>();
+  /** route label → its counts, one per target: what a scrape reads and forget drops */
+  const routes = new Map<string, Counts[]>();
   const everyCounts = function* (): Generator<Counts> {
-    for (const targets of routes.values()) yield* targets.values();
+    for (const counts of routes.values()) yield* counts;
   };
   const bucketLabels = [...buckets.map(String), '+Inf'];
   const zero = () => {
@@ -115,11 +115,11 @@ export function createTrafficTable({ prefix, registry, buckets, statusClasses }:
   }, zero);
 
   return {
-    countsOf(route, target) {
-      let targets = routes.get(route);
-      if (targets === undefined) routes.set(route, (targets = new Map()));
-      let counts = targets.get(target);
-      if (counts === undefined) targets.set(target, (counts = new Counts(route, target, buckets, statusClasses.length)));
+    create(route, target) {
+      const counts = new Counts(route, target, buckets, statusClasses.length);
+      let ofRoute = routes.get(route);
+      if (ofRoute === undefined) routes.set(route, (ofRoute = []));
+      ofRoute.push(counts);
       return counts;
     },
     forget(route) {

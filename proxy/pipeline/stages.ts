@@ -42,9 +42,10 @@ export interface ForwardPlans {
 
 export function forwardPlans(config: Config, breakers: BreakerBoard): ForwardPlans {
   const { upstreamTimeoutMs: timeoutMs, targetHeader } = config;
+  const toLegacy: ForwardPlan = { timeoutMs, targetHeader };
   return {
-    toLegacy: { timeoutMs, targetHeader },
-    toServiceSafe: { timeoutMs, targetHeader, outcomes: breakers, fallback: config.legacy },
+    toLegacy,
+    toServiceSafe: { timeoutMs, targetHeader, outcomes: breakers, fallback: { target: config.legacy, plan: toLegacy } },
     toService: { timeoutMs, targetHeader, outcomes: breakers },
   };
 }
