@@ -5,9 +5,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { rolloutFeature } from '../proxy/flags/flags-file.ts';
-import { writeBenchConfig, writeBenchFlags } from './bench-config.ts';
-import { forkTs, nextMessage, stopAll } from './processes.ts';
+import { writeRowConfig } from './bench-config.ts';
+import { forkTs, nextMessage, stopAll, stopChild } from './processes.ts';
+import { ROWS, type Row, type Via } from './rows.ts';
 
 /**
  * Instructions per request of the proxy, counted by valgrind (callgrind), for A/B comparisons
@@ -22,8 +22,16 @@ import { forkTs, nextMessage, stopAll } from './processes.ts';
  */
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const SERVICE = 'rooms';
 const START_TIMEOUT_MS = 300_000;
+
+/** How each process the bench measures is set up; the rows themselves are the bench's (rows.ts). */
+const SETUPS: Partial<Record<Via, { logLevel: string; shadow?: boolean } | 'floor'>> = {
+  floor: 'floor',
+  proxy: { logLevel: 'warn' },
+  proxyInfo: { logLevel: 'info' },
+  proxyShadow: { logLevel: 'warn', shadow: true },
+};
+const MEASURABLE = ROWS.filter((row) => SETUPS[row.via] !== undefined);
 
 const USAGE = `Usage: npm run bench:instructions -- [options]
 
@@ -31,30 +39,12 @@ Counts the instructions the proxy executes per request (valgrind --tool=callgrin
 install -y valgrind), for A/B comparisons of the hot path. Prints one line per row.
 
 Options:
-  --rows <keys>       comma-separated, default flag-on: unmatched, flag-on, access-log, shadow, node-floor
+  --rows <keys>       comma-separated, default flag-on: ${MEASURABLE.map((r) => r.key).join(', ')}
   --warm <n>          requests before counting starts (default 5000)
   --requests <n>      requests counted (default 3000)
   -h, --help          show this help
 
 It takes about a minute per row: valgrind runs the proxy some 30-50× slower.`;
-
-interface Row {
-  key: string;
-  label: string;
-  path: string;
-  /** extra route keys (routes.yaml lines under the route) */
-  routeKeys?: string[];
-  logLevel?: string;
-  floor?: boolean;
-}
-
-const ROWS: readonly Row[] = [
-  { key: 'unmatched', label: 'proxy unmatched → legacy (log warn)', path: '/api/bookings/42' },
-  { key: 'flag-on', label: 'proxy matched, flag on → service (log warn)', path: '/api/rooms/42' },
-  { key: 'access-log', label: 'proxy matched, flag on → service (log info → /dev/null)', path: '/api/rooms/42', logLevel: 'info' },
-  { key: 'shadow', label: 'proxy shadow: copy to service + compare (sample 100 %)', path: '/api/rooms/42', routeKeys: ['stage: shadow'] },
-  { key: 'node-floor', label: 'Node floor: node:http + undici Pool, nothing else', path: '/api/rooms/42', floor: true },
-];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -64,8 +54,8 @@ async function main(): Promise<void> {
   const missing = ['valgrind', 'callgrind_control'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
   if (missing.length > 0) throw new Error(`${missing.join(' and ')} not on PATH: apt-get install -y valgrind`);
   const keys = (values.rows ?? 'flag-on').split(',').map((k) => k.trim());
-  const unknown = keys.filter((k) => !ROWS.some((r) => r.key === k));
-  if (unknown.length > 0) throw new Error(`unknown row ${unknown.join(', ')}; rows: ${ROWS.map((r) => r.key).join(', ')}`);
+  const unknown = keys.filter((k) => !MEASURABLE.some((r) => r.key === k));
+  if (unknown.length > 0) throw new Error(`unknown row ${unknown.join(', ')}; rows: ${MEASURABLE.map((r) => r.key).join(', ')}`);
   const warm = positive(values.warm ?? '5000', '--warm');
   const requests = positive(values.requests ?? '3000', '--requests');
 
@@ -73,9 +63,9 @@ async function main(): Promise<void> {
   const upstream = await nextMessage<{ url: string }>(upstreamChild, 'the upstream', 30_000);
   console.log(`instructions per request (callgrind, node --single-threaded; ${warm} requests of warm-up, ${requests} counted, 10 at a time)`);
   try {
-    for (const row of ROWS.filter((r) => keys.includes(r.key))) {
+    for (const row of MEASURABLE.filter((r) => keys.includes(r.key))) {
       const count = await measureRow(row, upstream.url, warm, requests);
-      console.log(`  ${row.label.padEnd(60)} ${Math.round(count / requests).toLocaleString('en').padStart(9)} instructions/request`);
+      console.log(`  ${row.label.padEnd(82)} ${Math.round(count / requests).toLocaleString('en').padStart(9)} instructions/request`);
     }
   } finally {
     await stopAll();
@@ -85,15 +75,8 @@ async function main(): Promise<void> {
 async function measureRow(row: Row, upstreamUrl: string, warm: number, requests: number): Promise<number> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'strangler-instructions-'));
   try {
-    await writeBenchFlags(dir, [rolloutFeature('bench-on', 100)]);
-    const entry = row.floor ? [path.join(HERE, 'floor-proxy.ts'), upstreamUrl] : [path.join(HERE, 'proxy-server.ts'), await writeBenchConfig({
-      dir,
-      name: 'routes.yaml',
-      legacy: upstreamUrl,
-      services: { [SERVICE]: upstreamUrl },
-      routes: [{ name: 'bench-on', match: 'GET /api/rooms/:id', service: SERVICE, keys: row.routeKeys }],
-      logLevel: row.logLevel ?? 'warn',
-    })];
+    const setup = SETUPS[row.via]!;
+    const entry = setup === 'floor' ? [path.join(HERE, 'floor-proxy.ts'), upstreamUrl] : [path.join(HERE, 'proxy-server.ts'), await writeRowConfig(dir, upstreamUrl, setup)];
     const out = path.join(dir, 'callgrind.out');
     const child = spawn(
       'valgrind',
@@ -108,7 +91,7 @@ async function measureRow(row: Row, upstreamUrl: string, warm: number, requests:
       callgrindControl(child, '--instr=off');
       callgrindControl(child, '--dump');
     } finally {
-      await stop(child);
+      await stopChild(child);
     }
     let total = 0;
     for (const file of (await readdir(dir)).filter((f) => f.startsWith('callgrind.out'))) {
@@ -143,15 +126,6 @@ async function load(url: string, n: number): Promise<void> {
   } finally {
     await pool.close();
   }
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 function positive(text: string, option: string): number {

@@ -4,13 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { rolloutFeature } from '../proxy/flags/flags-file.ts';
-import { writeBenchConfig, writeBenchFlags } from './bench-config.ts';
+import { writeRowConfig } from './bench-config.ts';
 import { formatDecide, measureDecide } from './decide.ts';
 import { createFixedRateGenerator, createLoadGenerator, type FixedRateGenerator, type LoadGenerator, type LoadResult } from './load.ts';
 import { childPids, forkTs, freePort, isListening, nextMessage, pinProcess, readCpuMicros, readRssBytes, readTreeCpuMicros, readTreeRssBytes, setLoadCpus, spawnTracked, stopAll } from './processes.ts';
 import { nginxMissing, startNginx } from './nginx.ts';
 import { formatSoak, parseSoakDuration, soak } from './soak.ts';
+import { ROOM_PATH, ROWS, SERVICE, type Row, type Via } from './rows.ts';
 import { formatTable, median, relateToFloor, relateToNginx, summarizeRow, type RoundResult, type RowSummary } from './report.ts';
 
 
@@ -19,31 +19,6 @@ const QUICK = { durationS: 1, rounds: 1, decideIterations: 100_000 };
 const WARMUP_MAX_S = 2;
 const START_TIMEOUT_MS = 20_000;
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-
-const SERVICE = 'rooms';
-const ROOM_PATH = '/api/rooms/42';
-
-type Via = 'upstream' | 'nginx' | 'floor' | 'proxy' | 'proxyInfo' | 'proxyWorkers' | 'proxyShadow';
-
-interface Row {
-  key: string;
-  label: string;
-  via: Via;
-  path: string;
-  /** x-strangler-target the proxy must answer with, checked before measuring */
-  expect?: string;
-}
-
-const ROWS: readonly Row[] = [
-  { key: 'direct', label: 'direct (upstream, no proxy)', via: 'upstream', path: ROOM_PATH },
-  { key: 'nginx', label: 'nginx (1 worker, upstream keep-alive, no log)', via: 'nginx', path: ROOM_PATH },
-  { key: 'node-floor', label: 'Node floor: node:http + undici Pool, nothing else (reference)', via: 'floor', path: ROOM_PATH },
-  { key: 'unmatched', label: 'proxy unmatched → legacy (log warn)', via: 'proxy', path: '/api/bookings/42', expect: 'legacy' },
-  { key: 'flag-on', label: 'proxy matched, flag on → service (log warn)', via: 'proxy', path: ROOM_PATH, expect: SERVICE },
-  { key: 'access-log', label: 'proxy matched, flag on → service (log info → /dev/null)', via: 'proxyInfo', path: ROOM_PATH, expect: SERVICE },
-  { key: 'shadow', label: 'proxy shadow: legacy answers, copy to service + compare (sample 100 %, log warn)', via: 'proxyShadow', path: ROOM_PATH, expect: 'legacy' },
-  { key: 'workers-2', label: 'proxy --workers 2, matched, flag on (log warn)', via: 'proxyWorkers', path: ROOM_PATH, expect: SERVICE },
-];
 
 const USAGE = `Usage: npm run bench -- [options]
 
@@ -284,19 +259,8 @@ function pinEndpoints(endpoints: Endpoints): void {
 async function startProcesses(dir: string, withNginx: boolean): Promise<Endpoints> {
   const upstreamChild = forkTs(path.join(HERE, 'upstream-server.ts'));
   const upstream = await nextMessage<{ url: string; bodyBytes: number }>(upstreamChild, 'the upstream', START_TIMEOUT_MS);
-  await writeBenchFlags(dir, [rolloutFeature('bench-on', 100)]);
   const startProxy = async (logLevel: string, shadow = false): Promise<Endpoint> => {
-    const file = await writeBenchConfig({
-      dir,
-      name: `routes-${logLevel}${shadow ? '-shadow' : ''}.yaml`,
-      legacy: upstream.url,
-      services: { [SERVICE]: upstream.url },
-      // the shadow row: every request copied (sample 100 %), legacy asked again for 10 % (the
-      // default), comparisons stored in SQLite, as a QA run would leave it
-      routes: [{ name: 'bench-on', match: `GET /api/rooms/:id`, service: SERVICE, keys: shadow ? ['stage: shadow'] : [] }],
-      extra: shadow ? ['comparisons:', `  database: sqlite:${path.join(dir, 'comparisons.sqlite')}`] : [],
-      logLevel,
-    });
+    const file = await writeRowConfig(dir, upstream.url, { logLevel, shadow });
     const child = forkTs(path.join(HERE, 'proxy-server.ts'), [file]);
     const { url } = await nextMessage<{ url: string }>(child, `the proxy (log ${logLevel}${shadow ? ', shadow' : ''})`, START_TIMEOUT_MS);
     return { url, pid: child.pid };
@@ -325,14 +289,7 @@ async function startProcesses(dir: string, withNginx: boolean): Promise<Endpoint
 
 /** `strangler proxy --workers n` exactly as an operator starts it; its CPU is the primary's and the workers' together. */
 async function startCliProxy(dir: string, upstreamUrl: string, workers: number): Promise<Endpoint> {
-  const file = await writeBenchConfig({
-    dir,
-    name: `routes-workers.yaml`,
-    legacy: upstreamUrl,
-    services: { [SERVICE]: upstreamUrl },
-    routes: [{ name: 'bench-on', match: `GET /api/rooms/:id`, service: SERVICE }],
-    logLevel: 'warn',
-  });
+  const file = await writeRowConfig(dir, upstreamUrl, { logLevel: 'warn' });
   const port = await freePort();
   const child = spawnTracked(process.execPath, [path.join(HERE, '..', 'bin', 'strangler.js'), 'proxy', '--config', file, '--listen', `127.0.0.1:${port}`, '--workers', String(workers)]);
   const deadline = Date.now() + START_TIMEOUT_MS;
