@@ -21,6 +21,8 @@ import { writeBenchConfig, writeBenchFlags } from './bench-config.ts';
 
 export interface DecideResult {
   routes: number;
+  /** how many of the routes the requests are spread over */
+  busyRoutes: number;
   nsPerRequest: number;
   /** share of matched requests the flag sent to the service: ~0.5 shows the flags were really evaluated */
   flagOnShare: number;
@@ -29,55 +31,72 @@ export interface DecideResult {
 export interface DecideReport {
   iterations: number;
   results: DecideResult[];
-  /** ns per request with the most routes over ns with the fewest */
+  /** ns per request with 10 000 routes, traffic on all of them, over ns with 10 routes */
   ratio: number;
+  /** the same with 10 000 routes of which 100 get the traffic */
+  busyRatio: number;
 }
 
-const ROUTE_COUNTS = [10, 10_000];
+const FEW = 10;
+const MANY = 10_000;
+const BUSY = 100;
+/** the cases, by routes in routes.yaml and routes the traffic is spread over */
+const CASES = [
+  { routes: FEW, busy: FEW },
+  { routes: MANY, busy: MANY },
+  { routes: MANY, busy: BUSY },
+];
 const DISTINCT_REQUESTS = 1 << 14;
 const USERS = 100_000;
 const BATCHES = 5;
 
 /**
- * `tmpRoot` holds the generated configs while they are measured. The route counts' batches are
- * interleaved (10, 10 000, 10, 10 000, …) so a machine that slows down or speeds up during the
- * run moves both alike and the ratio stays fair.
+ * `tmpRoot` holds the generated configs while they are measured. The cases' batches are
+ * interleaved (10, 10 000, 10 000 with 100 busy, 10, …) so a machine that slows down or speeds
+ * up during the run moves all alike and the ratios stay fair.
+ *
+ * Two 10 000-route cases, because they measure different things. Traffic spread evenly over all
+ * 10 000 routes is the worst case: every request walks a different part of the route tree and
+ * reads a different flag, so the cost is mostly cache misses. Traffic on 100 of them is what
+ * the many routes of the file cost by themselves while the busy few carry the load.
  */
 export async function measureDecide(iterations = 1_000_000, tmpRoot = os.tmpdir()): Promise<DecideReport> {
-  const setups: Setup[] = [];
+  const setups = new Map<number, Setup>();
   try {
-    for (const routes of ROUTE_COUNTS) setups.push(await setUp(routes, tmpRoot));
+    for (const { routes } of CASES) if (!setups.has(routes)) setups.set(routes, await setUp(routes, tmpRoot));
+    const cases = CASES.map((c) => ({ ...c, state: setups.get(c.routes)!.state, exchanges: buildExchanges(c.routes, c.busy) }));
     const perBatch = Math.ceil(iterations / BATCHES);
-    // warm-up: let the JIT settle on both before timing
-    for (const setup of setups) runBatch(setup.exchanges, setup.state, perBatch);
-    const samples = setups.map((): number[] => []);
+    // warm-up: let the JIT settle on all before timing
+    for (const c of cases) runBatch(c.exchanges, c.state, perBatch);
+    const samples = cases.map((): number[] => []);
     for (let b = 0; b < BATCHES; b++) {
-      setups.forEach((setup, i) => samples[i].push(Number(runBatch(setup.exchanges, setup.state, perBatch)) / perBatch));
+      cases.forEach((c, i) => samples[i].push(Number(runBatch(c.exchanges, c.state, perBatch)) / perBatch));
     }
-    const results = setups.map((setup, i): DecideResult => {
+    const results = cases.map((c, i): DecideResult => {
       const sorted = samples[i].sort((a, b) => a - b);
-      return { routes: setup.routes, nsPerRequest: sorted[Math.floor(BATCHES / 2)], flagOnShare: flagOnShare(setup.exchanges) };
+      return { routes: c.routes, busyRoutes: c.busy, nsPerRequest: sorted[Math.floor(BATCHES / 2)], flagOnShare: flagOnShare(c.exchanges) };
     });
-    return { iterations, results, ratio: results[results.length - 1].nsPerRequest / results[0].nsPerRequest };
+    return { iterations, results, ratio: results[1].nsPerRequest / results[0].nsPerRequest, busyRatio: results[2].nsPerRequest / results[0].nsPerRequest };
   } finally {
-    for (const setup of setups) await setup.close();
+    for (const setup of setups.values()) await setup.close();
   }
 }
 
 export function formatDecide(report: DecideReport): string {
+  const busy = (r: DecideResult) => (r.busyRoutes === r.routes ? 'traffic on all' : `traffic on ${r.busyRoutes}`);
   return [
-    `decision micro-benchmark (matchRoute + decide, no sockets), median of ${BATCHES} interleaved batches, ${report.iterations.toLocaleString('en')} requests each route count`,
+    `decision micro-benchmark (matchRoute + decide, no sockets), median of ${BATCHES} interleaved batches, ${report.iterations.toLocaleString('en')} requests each case`,
     ...report.results.map(
-      (r) => `  ${String(r.routes).padStart(6)} routes: ${r.nsPerRequest.toFixed(0).padStart(6)} ns/request   (flag on for ${(r.flagOnShare * 100).toFixed(1)} % of matched requests)`,
+      (r) =>
+        `  ${String(r.routes).padStart(6)} routes, ${busy(r).padEnd(15)}: ${r.nsPerRequest.toFixed(0).padStart(6)} ns/request   (flag on for ${(r.flagOnShare * 100).toFixed(1)} % of matched requests)`,
     ),
-    `  ratio ${ROUTE_COUNTS[ROUTE_COUNTS.length - 1]} / ${ROUTE_COUNTS[0]} routes: ${report.ratio.toFixed(2)}`,
+    `  ratio ${MANY} / ${FEW} routes, traffic on all: ${report.ratio.toFixed(2)}; traffic on ${BUSY} of the ${MANY}: ${report.busyRatio.toFixed(2)}`,
   ].join('\n');
 }
 
 interface Setup {
   routes: number;
   state: ProxyState;
-  exchanges: Exchange[];
   close(): Promise<void>;
 }
 
@@ -101,7 +120,6 @@ async function setUp(count: number, tmpRoot: string): Promise<Setup> {
   return {
     routes: count,
     state,
-    exchanges: buildExchanges(count),
     async close() {
       flags.close();
       await rm(dir, { recursive: true, force: true });
@@ -120,13 +138,17 @@ function runBatch(exchanges: Exchange[], state: ProxyState, n: number): bigint {
   return process.hrtime.bigint() - start;
 }
 
-/** Fake requests, the same every run: even ones on a route, odd ones on paths no route matches. */
-function buildExchanges(routes: number): Exchange[] {
+/**
+ * Fake requests, the same every run: even ones on one of `busy` routes spread evenly over the
+ * table, odd ones on paths no route matches.
+ */
+function buildExchanges(routes: number, busy: number): Exchange[] {
+  const stride = Math.floor(routes / busy);
   const random = seededRandom(42);
   const res = {} as ServerResponse;
   return Array.from({ length: DISTINCT_REQUESTS }, (_, i) => {
     const id = Math.floor(random() * 1e6);
-    const url = i % 2 === 0 ? `/api/r${Math.floor(random() * routes)}/${id}` : i % 4 === 1 ? `/api/unknown/${id}` : `/assets/app.${id}.js?v=3`;
+    const url = i % 2 === 0 ? `/api/r${Math.floor(random() * busy) * stride}/${id}` : i % 4 === 1 ? `/api/unknown/${id}` : `/assets/app.${id}.js?v=3`;
     const req = {
       method: 'GET',
       url,

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
+import { answerGcPauses } from './gc-pauses.ts';
 
 /**
  * Child process: the reference row "Node floor", the least a Node reverse proxy can do here:
@@ -29,3 +30,4 @@ server.listen(0, '127.0.0.1', () => {
   process.send!({ url: `http://127.0.0.1:${port}` });
 });
 process.on('disconnect', () => process.exit(0));
+answerGcPauses();

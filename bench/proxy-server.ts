@@ -1,6 +1,7 @@
 import { loadConfig } from '../proxy/config/load-config.ts';
 import { runProxy } from '../proxy/cli/run-proxy.ts';
 import { createLogger } from '../proxy/log.ts';
+import { answerGcPauses } from './gc-pauses.ts';
 
 /**
  * Child process: the proxy as `strangler proxy --config <file>` runs it (same config load, logger
@@ -11,3 +12,4 @@ const config = await loadConfig(process.argv[2]);
 const running = await runProxy(config, createLogger(config.log.level));
 process.send!({ url: running.url });
 process.on('disconnect', () => process.exit(0));
+answerGcPauses();

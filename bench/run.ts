@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeRowConfig } from './bench-config.ts';
 import { formatDecide, measureDecide } from './decide.ts';
+import { addGcPauses, readGcPauses, type GcPauses } from './gc-pauses.ts';
 import { createFixedRateGenerator, createLoadGenerator, type FixedRateGenerator, type LoadGenerator, type LoadResult } from './load.ts';
 import { childPids, forkTs, freePort, isListening, nextMessage, pinProcess, readCpuMicros, readRssBytes, readTreeCpuMicros, readTreeRssBytes, setLoadCpus, spawnTracked, stopAll } from './processes.ts';
 import { nginxMissing, startNginx } from './nginx.ts';
@@ -66,6 +67,8 @@ interface Endpoint {
   pid?: number;
   /** count the process's children too (cluster workers) */
   tree?: boolean;
+  /** a bench child that reports its GC pauses over IPC (gc-pauses.ts) */
+  child?: ChildProcess;
 }
 
 class UsageError extends Error {}
@@ -208,23 +211,39 @@ interface FixedRateRow {
   /** p99 minus the direct row's p99 */
   addedP99Ms: number;
   errors: number;
+  /** the proxy's GC pauses over all rounds (Node rows only) */
+  gc?: GcPauses & { seconds: number };
 }
 
 /** Tail latency at a fixed request rate, each row once per round, medians; what a user feels below saturation. */
 async function measureFixedRate(load: FixedRateGenerator, endpoints: Endpoints, rows: readonly Row[], options: Options): Promise<FixedRateRow[]> {
   const picked = rows.filter((row) => row.key !== 'workers-2');
   const results = new Map<string, LoadResult[]>(picked.map((row) => [row.key, []]));
+  const pauses = new Map<string, GcPauses[]>(picked.map((row) => [row.key, []]));
   for (let round = 1; round <= options.rounds; round++) {
     for (const row of picked) {
       console.error(`fixed rate ${options.rate}/s, round ${round}/${options.rounds}: ${row.label}`);
-      results.get(row.key)!.push(await load.run(endpoints[row.via]!.url + row.path, { connections: options.connections, durationS: options.durationS, rate: options.rate }));
+      const { child, url } = endpoints[row.via]!;
+      if (child) await readGcPauses(child); // starts the count for this run
+      results.get(row.key)!.push(await load.run(url + row.path, { connections: options.connections, durationS: options.durationS, rate: options.rate }));
+      if (child) pauses.get(row.key)!.push(await readGcPauses(child));
     }
   }
   const direct = median(results.get('direct')!.map((r) => r.p99Ms));
   return picked.map((row) => {
     const r = results.get(row.key)!;
     const p99Ms = median(r.map((x) => x.p99Ms));
-    return { key: row.key, label: row.label, rps: median(r.map((x) => x.rps)), p50Ms: median(r.map((x) => x.p50Ms)), p99Ms, addedP99Ms: p99Ms - direct, errors: r.reduce((n, x) => n + x.errors, 0) };
+    const gc = pauses.get(row.key)!;
+    return {
+      key: row.key,
+      label: row.label,
+      rps: median(r.map((x) => x.rps)),
+      p50Ms: median(r.map((x) => x.p50Ms)),
+      p99Ms,
+      addedP99Ms: p99Ms - direct,
+      errors: r.reduce((n, x) => n + x.errors, 0),
+      ...(gc.length > 0 ? { gc: { ...addGcPauses(gc), seconds: r.reduce((n, x) => n + x.seconds, 0) } } : {}),
+    };
   });
 }
 
@@ -232,9 +251,22 @@ function formatFixedRate(rows: readonly FixedRateRow[], rate: number, generator:
   const width = Math.max(...rows.map((r) => r.label.length));
   return [
     `fixed rate ${rate} req/s (open loop: ${generator}; latency from each request's scheduled start)`,
-    `${'row'.padEnd(width)}   req/s  p50 ms  p99 ms  added p99 ms  errors`,
-    ...rows.map((r) => `${r.label.padEnd(width)}  ${r.rps.toFixed(0).padStart(6)}  ${r.p50Ms.toFixed(2).padStart(6)}  ${r.p99Ms.toFixed(2).padStart(6)}  ${(r.key === 'direct' ? '–' : r.addedP99Ms.toFixed(2)).padStart(12)}  ${String(r.errors).padStart(6)}`),
+    `${'row'.padEnd(width)}   req/s  p50 ms  p99 ms  added p99 ms  errors  scavenges/s  scavenge ms  full GCs  full GC ms  longest GC ms`,
+    ...rows.map((r) => `${r.label.padEnd(width)}  ${r.rps.toFixed(0).padStart(6)}  ${r.p50Ms.toFixed(2).padStart(6)}  ${r.p99Ms.toFixed(2).padStart(6)}  ${(r.key === 'direct' ? '–' : r.addedP99Ms.toFixed(2)).padStart(12)}  ${String(r.errors).padStart(6)}  ${formatGc(r.gc)}`),
+    'GC columns: pauses the proxy process reported (perf_hooks), all rounds; scavenge and full-GC ms are the mean pause; a full GC\'s incremental marking before its final pause is not counted',
   ].join('\n');
+}
+
+function formatGc(gc: FixedRateRow['gc']): string {
+  if (!gc) return `${'–'.padStart(11)}  ${'–'.padStart(11)}  ${'–'.padStart(8)}  ${'–'.padStart(10)}  ${'–'.padStart(13)}`;
+  const mean = (ms: number, n: number) => (n === 0 ? '–' : (ms / n).toFixed(2));
+  return [
+    (gc.minor / gc.seconds).toFixed(1).padStart(11),
+    mean(gc.minorMs, gc.minor).padStart(11),
+    String(gc.major).padStart(8),
+    mean(gc.majorMs, gc.major).padStart(10),
+    gc.longestMs.toFixed(2).padStart(13),
+  ].join('  ');
 }
 
 async function writeResults(jsonFile: string, results: object): Promise<void> {
@@ -263,12 +295,12 @@ async function startProcesses(dir: string, withNginx: boolean): Promise<Endpoint
     const file = await writeRowConfig(dir, upstream.url, { logLevel, shadow });
     const child = forkTs(path.join(HERE, 'proxy-server.ts'), [file]);
     const { url } = await nextMessage<{ url: string }>(child, `the proxy (log ${logLevel}${shadow ? ', shadow' : ''})`, START_TIMEOUT_MS);
-    return { url, pid: child.pid };
+    return { url, pid: child.pid, child };
   };
   const startFloor = async (): Promise<Endpoint> => {
     const child = forkTs(path.join(HERE, 'floor-proxy.ts'), [upstream.url]);
     const { url } = await nextMessage<{ url: string }>(child, 'the Node floor proxy', START_TIMEOUT_MS);
-    return { url, pid: child.pid };
+    return { url, pid: child.pid, child };
   };
   const [proxy, proxyInfo, proxyShadow, floor] = await Promise.all([startProxy('warn'), startProxy('info'), startProxy('warn', true), startFloor()]);
   const nginx = withNginx ? await startNginx(dir, upstream.url) : undefined;
