@@ -334,7 +334,7 @@ class CopyRun implements PrimaryTap {
   /** compares and stores; returns legacy's answer (for noise learning) when there is one */
   private compare(copied: Settled<CopyAnswer>): CapturedResponse | undefined {
     const { route, ctx } = this;
-    const primary: CapturedResponse = { ...this.primary!, body: this.primaryCapture.toBuffer(), truncated: this.primaryCapture.truncated };
+    const primary: CapturedResponse = { status: this.primary!.status, headers: this.primary!.headers, body: this.primaryCapture.toBuffer(), truncated: this.primaryCapture.truncated };
     const legacyIsPrimary = this.copyTo !== LEGACY;
     const legacy = legacyIsPrimary ? primary : copied.ok ? copied.value.response : undefined;
     const service = legacyIsPrimary ? (copied.ok ? copied.value.response : undefined) : primary;
