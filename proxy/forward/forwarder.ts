@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import { Pool, util, type Dispatcher } from 'undici';
 import { LEGACY, type Exchange, type UpstreamCall } from '../pipeline/exchange.ts';
 import { isHopByHop, namedByConnection, stripHopByHop } from './hop-by-hop.ts';
-import { classifyTransportError, respondWithError, toUpstreamError, type FallbackCause } from './upstream-error.ts';
+import { UpstreamDeadlines, type Deadline } from './upstream-deadlines.ts';
+import { classifyTransportError, respondWithError, toUpstreamError, UpstreamTimeoutError, type FallbackCause } from './upstream-error.ts';
 
 /**
  * The only module that talks HTTP to upstreams. Bodies stream both ways; nothing is buffered.
@@ -56,21 +57,27 @@ export function createForwarder(logger: Logger): Forwarder {
     }
     return pool;
   };
-  const send = (exchange: Exchange, plan: ForwardPlan, hasBody: boolean): void => {
-    const { req } = exchange;
-    const call = new ForwardCall(exchange, plan, hasBody, logger, send);
-    exchange.upstream = call;
-    poolFor(exchange.decision!.target).dispatch(
-      {
-        path: req.url ?? '/',
-        method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
-        headers: req.headers as Record<string, string>,
-        body: hasBody ? (exchange.tap ? exchange.tap.requestBody(req) : req) : null,
-        headersTimeout: plan.timeoutMs,
-        bodyTimeout: plan.timeoutMs,
-      },
-      call,
-    );
+  const deadlines = new UpstreamDeadlines();
+  const context: CallContext = {
+    logger,
+    deadlines,
+    send(exchange, plan, hasBody) {
+      const { req } = exchange;
+      const call = new ForwardCall(exchange, plan, hasBody, context);
+      exchange.upstream = call;
+      poolFor(exchange.decision!.target).dispatch(
+        {
+          path: req.url ?? '/',
+          method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+          headers: req.headers as Record<string, string>,
+          body: hasBody ? (exchange.tap ? exchange.tap.requestBody(req) : req) : null,
+          // the timeout is ForwardCall's own (UpstreamDeadlines): no timer object per request
+          headersTimeout: 0,
+          bodyTimeout: 0,
+        },
+        call,
+      );
+    },
   };
 
   const wsProxy = httpProxy.createProxyServer({ xfwd: true, ws: true });
@@ -83,7 +90,7 @@ export function createForwarder(logger: Logger): Forwarder {
       const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
       stripHopByHop(headers);
       addForwardedHeaders(req);
-      send(exchange, plan, hasBody);
+      context.send(exchange, plan, hasBody);
     },
     forwardUpgrade(req, socket, head, target) {
       wsProxy.ws(req, socket, head, { target }, (err: NodeJS.ErrnoException) => {
@@ -92,13 +99,20 @@ export function createForwarder(logger: Logger): Forwarder {
       });
     },
     async close() {
+      deadlines.close();
       wsProxy.close();
       await Promise.all([...pools.values()].map((pool) => pool.destroy()));
     },
   };
 }
 
-type Send = (exchange: Exchange, plan: ForwardPlan, hasBody: boolean) => void;
+/** What every ForwardCall of a forwarder shares. */
+interface CallContext {
+  readonly logger: Logger;
+  readonly deadlines: UpstreamDeadlines;
+  /** sends a request (again, to legacy, when a service failed a safe one) */
+  send(exchange: Exchange, plan: ForwardPlan, hasBody: boolean): void;
+}
 
 const CLIENT_GONE = 'the client closed the connection';
 
@@ -108,8 +122,15 @@ const CLIENT_GONE = 'the client closed the connection';
  * request() and stream() are built on it); the newer controller interface is adapted to this
  * one by a wrapper per request, with a parsed header object we do not need.
  */
-class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall {
+class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline {
   private abort: ((err?: Error) => void) | null = null;
+  /** the upstream was late before undici handed us a way to abort */
+  private expired: Error | null = null;
+  /** undici is waiting for the answer's headers (else for its body) */
+  private awaitingHeaders = true;
+  deadlineAt: number;
+  deadlinePrev: Deadline | null = null;
+  deadlineNext: Deadline | null = null;
   /** the upstream's answer is complete and the tap waits for the client's response to finish */
   private tapOpen = false;
   private settled = false;
@@ -124,9 +145,18 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall {
     private readonly plan: ForwardPlan,
     /** a request body has been streamed to the upstream already: it cannot be sent again */
     private readonly hasBody: boolean,
-    private readonly logger: Logger,
-    private readonly send: Send,
-  ) {}
+    private readonly context: CallContext,
+  ) {
+    // upstreamTimeout: the answer's headers within timeoutMs of sending, then no gap in its body longer than that
+    this.deadlineAt = context.deadlines.now() + plan.timeoutMs;
+    context.deadlines.watch(this);
+  }
+
+  onDeadline(): void {
+    const err = new UpstreamTimeoutError(this.awaitingHeaders ? 'headers' : 'body', this.plan.timeoutMs);
+    if (this.abort) this.abort(err);
+    else this.expired = err;
+  }
 
   /** the client went away: stop the upstream request (undici then calls onError) */
   cancel(): void {
@@ -142,11 +172,14 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall {
   onConnect(abort: (err?: Error) => void): void {
     this.abort = abort;
     if (this.cancelled) abort(new Error(CLIENT_GONE));
+    else if (this.expired) abort(this.expired);
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true; // 1xx: Node's server answers the client's own Expect
     const { exchange, plan } = this;
+    this.awaitingHeaders = false;
+    this.deadlineAt = this.context.deadlines.now() + plan.timeoutMs;
     const res = exchange.res;
     const primary = exchange.decision!.primary;
     this.settle(statusCode < 500);
@@ -165,20 +198,27 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall {
   }
 
   onData(chunk: Buffer): boolean {
+    this.deadlineAt = this.context.deadlines.now() + this.plan.timeoutMs;
     if (this.drainingForFallback) return true;
     this.exchange.tap?.chunk(chunk);
     const res = this.exchange.res;
     if (res.write(chunk)) return true;
-    // the client reads slower than the upstream sends: undici pauses until the response drains
+    // the client reads slower than the upstream sends: undici pauses until the response drains,
+    // and a slow client is not a late upstream
+    this.deadlineAt = Infinity;
     if (!this.waitsForDrain) {
       this.waitsForDrain = true;
-      res.on('drain', this.resume!);
+      res.on('drain', () => {
+        this.deadlineAt = this.context.deadlines.now() + this.plan.timeoutMs;
+        this.resume!();
+      });
     }
     return false;
   }
 
   onComplete(): void {
     this.abort = null;
+    this.context.deadlines.unwatch(this);
     if (this.drainingForFallback) {
       if (!this.exchange.res.destroyed) this.answerFromLegacy(`${this.exchange.decision!.primary} answered 5xx`, '5xx');
       return;
@@ -202,7 +242,9 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall {
 
   onError(err: Error): void {
     this.abort = null;
-    const { exchange, plan, logger } = this;
+    this.context.deadlines.unwatch(this);
+    const { exchange, plan } = this;
+    const { logger } = this.context;
     const { res } = exchange;
     const primary = exchange.decision!.primary;
     if (this.drainingForFallback) {
@@ -240,11 +282,11 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall {
     const primary = exchange.decision!.primary;
     exchange.tap?.fail(new Error(`fell back to legacy: ${why}`));
     exchange.tap = undefined;
-    this.logger.warn({ reqId: exchange.id, route: exchange.route?.name ?? null, target: primary, why }, 'service failed; the safe request is answered by legacy');
+    this.context.logger.warn({ reqId: exchange.id, route: exchange.route?.name ?? null, target: primary, why }, 'service failed; the safe request is answered by legacy');
     exchange.fellBack = { service: primary, cause };
     const fallback = plan.fallback!;
     exchange.decision = { primary: LEGACY, target: fallback.target, reason: 'fallback' };
-    this.send(exchange, fallback.plan, this.hasBody);
+    this.context.send(exchange, fallback.plan, this.hasBody);
   }
 }
 

@@ -6,8 +6,19 @@ export type UpstreamFailureKind = 'timeout' | 'refused' | 'reset' | 'dns' | 'oth
 /** Why a service failed a safe request that legacy then answered: it answered a 5xx, or its transport failed. */
 export type FallbackCause = UpstreamFailureKind | '5xx';
 
+/** The upstream did not send its answer's headers, or the next part of its body, within upstreamTimeout. */
+export class UpstreamTimeoutError extends Error {
+  readonly code = 'UPSTREAM_TIMEOUT';
+
+  constructor(phase: 'headers' | 'body', timeoutMs: number) {
+    super(phase === 'headers' ? `no answer within ${timeoutMs} ms` : `the answer's body stalled for more than ${timeoutMs} ms`);
+    this.name = 'UpstreamTimeoutError';
+  }
+}
+
 export function classifyTransportError(err: NodeJS.ErrnoException): UpstreamFailureKind {
   switch (err.code) {
+    case 'UPSTREAM_TIMEOUT':
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT':
     case 'UND_ERR_CONNECT_TIMEOUT':

@@ -34,8 +34,10 @@ export function callUpstream(pool: Pool, call: CopyCall): Promise<CopyAnswer> {
         path: call.path,
         headers: call.headers,
         body: call.body,
-        headersTimeout: call.timeoutMs,
-        bodyTimeout: call.timeoutMs,
+        // the handler's own timer bounds the whole call; undici's would add a timer object per copy
+        // that outlives the call by up to a second (see forward/upstream-deadlines.ts)
+        headersTimeout: 0,
+        bodyTimeout: 0,
       },
       new CopyHandler(call, resolve, reject),
     );
