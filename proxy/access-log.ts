@@ -8,6 +8,11 @@ import type { Exchange } from './pipeline/exchange.ts';
  * It is written here rather than through logger.info because it runs on every request:
  * measured on the proxy (bench, interleaved A/B), logger.info with a write per line cost
  * ~20 µs of CPU per request; this fixed-shape line, written in batches, ~6 µs.
+ *
+ * Lines waiting for their batch are kept as bytes in one buffer outside the JS heap, not as a
+ * growing string: a string of up to 64 KB that lives up to 50 ms is alive at most scavenges,
+ * which then copy it and sometimes promote it (at 8 000 req/s: 190 KB surviving each scavenge
+ * with the string, 14 KB with the buffer, and the scavenge's copying 0.45 → 0.18 ms).
  */
 export interface AccessLog {
   record(exchange: Exchange): void;
@@ -28,7 +33,8 @@ export function createAccessLog(logger: Logger): AccessLog | undefined {
   const stream = internals[pino.symbols.streamSym] as Sink;
   const time = internals[pino.symbols.timeSym] as () => string;
   const bindings = internals[pino.symbols.chindingsSym] as string;
-  let buffer = '';
+  const pending = Buffer.allocUnsafeSlow(MAX_BUFFER);
+  let used = 0;
   let scheduled = false;
   // The logger's time field has millisecond resolution, and formatting it (isoTime) costs
   // ~1.2 µs, the largest part of a line: under load many requests end in the same ms.
@@ -45,9 +51,9 @@ export function createAccessLog(logger: Logger): AccessLog | undefined {
 
   const flush = () => {
     scheduled = false;
-    if (buffer === '') return;
-    const out = buffer;
-    buffer = '';
+    if (used === 0) return;
+    const out = pending.toString('utf8', 0, used);
+    used = 0;
     stream.write(out);
   };
 
@@ -57,13 +63,21 @@ export function createAccessLog(logger: Logger): AccessLog | undefined {
       const ms = Math.round((performance.now() - exchange.startedAt) * 100) / 100;
       // route and upstream names are validated to [a-z0-9-], reasons and failures are fixed words,
       // method is an HTTP token: only the request id and the URL need escaping.
-      buffer +=
+      const line =
         `{"level":30${timeField()}${bindings},"reqId":${JSON.stringify(exchange.id)},"method":"${req.method}","url":${JSON.stringify(req.url)}` +
         `,"route":${route ? `"${route.name}"` : 'null'},"target":${decision ? `"${decision.primary}"` : 'null'}` +
         `${decision ? `,"reason":"${decision.reason}"` : ''},"status":${res.statusCode},"ms":${ms}` +
         `${exchange.failure ? `,"failure":"${exchange.failure}"` : ''}${exchange.shed ? `,"shed":"${exchange.shed}"` : ''}${res.writableFinished ? '' : ',"aborted":true'},"msg":"request completed"}\n`;
-      if (buffer.length > MAX_BUFFER) flush();
-      else if (!scheduled) {
+      // a UTF-16 unit is at most 3 bytes of UTF-8
+      const most = line.length * 3;
+      if (used + most > MAX_BUFFER) flush();
+      if (most > MAX_BUFFER) {
+        // only with a raised --max-http-header-size: a URL longer than the batch goes alone
+        stream.write(line);
+        return;
+      }
+      used += pending.write(line, used, 'utf8');
+      if (!scheduled) {
         scheduled = true;
         // A timer, not setImmediate: a pending immediate makes every event-loop turn poll
         // without waiting, which measured ~12 µs more CPU per request under load.
