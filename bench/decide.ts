@@ -76,7 +76,8 @@ export async function measureDecide(iterations = 1_000_000, tmpRoot = os.tmpdir(
       const sorted = samples[i].sort((a, b) => a - b);
       return { routes: c.routes, busyRoutes: c.busy, nsPerRequest: sorted[Math.floor(BATCHES / 2)], flagOnShare: flagOnShare(c.exchanges) };
     });
-    return { iterations, results, ratio: results[1].nsPerRequest / results[0].nsPerRequest, busyRatio: results[2].nsPerRequest / results[0].nsPerRequest };
+    const ns = (routes: number, busy: number) => results.find((r) => r.routes === routes && r.busyRoutes === busy)!.nsPerRequest;
+    return { iterations, results, ratio: ns(MANY, MANY) / ns(FEW, FEW), busyRatio: ns(MANY, BUSY) / ns(FEW, FEW) };
   } finally {
     for (const setup of setups.values()) await setup.close();
   }
@@ -95,7 +96,6 @@ export function formatDecide(report: DecideReport): string {
 }
 
 interface Setup {
-  routes: number;
   state: ProxyState;
   close(): Promise<void>;
 }
@@ -118,7 +118,6 @@ async function setUp(count: number, tmpRoot: string): Promise<Setup> {
   // the stages decide reads; the breaker board is real (all closed), as in the proxy
   const state = { config, routes: buildRouteTable(config.routes), flags, breakers: createBreakerBoard({ failures: 5, openForMs: 10_000 }) } as Partial<ProxyState> as ProxyState;
   return {
-    routes: count,
     state,
     async close() {
       flags.close();

@@ -18,9 +18,7 @@ export class UpstreamTimeoutError extends Error {
 
 export function classifyTransportError(err: NodeJS.ErrnoException): UpstreamFailureKind {
   switch (err.code) {
-    case 'UPSTREAM_TIMEOUT':
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_BODY_TIMEOUT':
+    case 'UPSTREAM_TIMEOUT': // our own deadline (upstream-deadlines.ts); undici's are off
     case 'UND_ERR_CONNECT_TIMEOUT':
     case 'ETIMEDOUT':
       return 'timeout';
