@@ -7,7 +7,7 @@ export const SERVICE = 'rooms';
 export const ROOM_PATH = '/api/rooms/42';
 
 /** the process a row's load goes to */
-export type Via = 'upstream' | 'nginx' | 'floor' | 'proxy' | 'proxyInfo' | 'proxyWorkers' | 'proxyShadow';
+export type Via = 'upstream' | 'nginx' | 'floor' | 'peerHttpProxy' | 'peerFastify' | 'proxy' | 'proxyInfo' | 'proxyWorkers' | 'proxyShadow';
 
 export interface Row {
   key: string;
@@ -22,6 +22,8 @@ export const ROWS: readonly Row[] = [
   { key: 'direct', label: 'direct (upstream, no proxy)', via: 'upstream', path: ROOM_PATH },
   { key: 'nginx', label: 'nginx (1 worker, upstream keep-alive, no log)', via: 'nginx', path: ROOM_PATH },
   { key: 'node-floor', label: 'Node floor: node:http + undici Pool, nothing else (reference)', via: 'floor', path: ROOM_PATH },
+  { key: 'http-proxy', label: 'Node peer: http-proxy + keep-alive agent (reference)', via: 'peerHttpProxy', path: ROOM_PATH },
+  { key: 'fastify-http-proxy', label: 'Node peer: @fastify/http-proxy (undici) (reference)', via: 'peerFastify', path: ROOM_PATH },
   { key: 'unmatched', label: 'proxy unmatched → legacy (log warn)', via: 'proxy', path: '/api/bookings/42', expect: 'legacy' },
   { key: 'flag-on', label: 'proxy matched, flag on → service (log warn)', via: 'proxy', path: ROOM_PATH, expect: SERVICE },
   { key: 'access-log', label: 'proxy matched, flag on → service (log info → /dev/null)', via: 'proxyInfo', path: ROOM_PATH, expect: SERVICE },

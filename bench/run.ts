@@ -11,6 +11,7 @@ import { createFixedRateGenerator, createLoadGenerator, type FixedRateGenerator,
 import { childPids, forkTs, freePort, isListening, nextMessage, pinProcess, readCpuMicros, readRssBytes, readTreeCpuMicros, readTreeRssBytes, setLoadCpus, spawnTracked, stopAll } from './processes.ts';
 import { nginxMissing, startNginx } from './nginx.ts';
 import { formatSoak, parseSoakDuration, soak } from './soak.ts';
+import type { Peer } from './peer-proxy.ts';
 import { ROOM_PATH, ROWS, SERVICE, type Row, type Via } from './rows.ts';
 import { formatTable, median, relateToFloor, relateToNginx, summarizeRow, type RoundResult, type RowSummary } from './report.ts';
 
@@ -281,7 +282,7 @@ type Endpoints = Partial<Record<Via, Endpoint>> & { bodyBytes: number; nginxVers
 function pinEndpoints(endpoints: Endpoints): void {
   setLoadCpus('0');
   if (endpoints.upstreamPid) pinProcess(endpoints.upstreamPid, '0');
-  for (const via of ['nginx', 'floor', 'proxy', 'proxyInfo', 'proxyShadow'] as const) {
+  for (const via of ['nginx', 'floor', 'peerHttpProxy', 'peerFastify', 'proxy', 'proxyInfo', 'proxyShadow'] as const) {
     const pid = endpoints[via]?.pid;
     if (pid) pinProcess(pid, '1');
   }
@@ -302,7 +303,19 @@ async function startProcesses(dir: string, withNginx: boolean): Promise<Endpoint
     const { url } = await nextMessage<{ url: string }>(child, 'the Node floor proxy', START_TIMEOUT_MS);
     return { url, pid: child.pid, child };
   };
-  const [proxy, proxyInfo, proxyShadow, floor] = await Promise.all([startProxy('warn'), startProxy('info'), startProxy('warn', true), startFloor()]);
+  const startPeer = async (peer: Peer): Promise<Endpoint> => {
+    const child = forkTs(path.join(HERE, 'peer-proxy.ts'), [peer, upstream.url]);
+    const { url } = await nextMessage<{ url: string }>(child, `the ${peer} peer proxy`, START_TIMEOUT_MS);
+    return { url, pid: child.pid, child };
+  };
+  const [proxy, proxyInfo, proxyShadow, floor, peerHttpProxy, peerFastify] = await Promise.all([
+    startProxy('warn'),
+    startProxy('info'),
+    startProxy('warn', true),
+    startFloor(),
+    startPeer('http-proxy'),
+    startPeer('fastify-http-proxy'),
+  ]);
   const nginx = withNginx ? await startNginx(dir, upstream.url) : undefined;
   const proxyWorkers = await startCliProxy(dir, upstream.url, 2);
   return {
@@ -311,6 +324,8 @@ async function startProcesses(dir: string, withNginx: boolean): Promise<Endpoint
     nginx: nginx && { url: nginx.url, pid: nginx.workerPid },
     nginxVersion: nginx?.version,
     floor,
+    peerHttpProxy,
+    peerFastify,
     proxy,
     proxyInfo,
     proxyWorkers,
