@@ -49,19 +49,24 @@ export function writeBenchFlags(dir: string, features: Feature[]): Promise<void>
   return writeFlagsFile(path.join(dir, 'flags.json'), { version: 2, features });
 }
 
+/** Where a proxy row sends its traffic: legacy, and the service (another process when given). */
+export interface RowUpstreams {
+  legacy: string;
+  service?: string;
+}
+
 /**
  * The config a proxy row runs, in dir with its flags file: route bench-on (GET /api/rooms/:id) on
- * the service, its flag at 100 %, legacy and the service both the upstream. shadow: every request
- * copied (sample 100 %), legacy asked again for 10 % (the default), comparisons stored in SQLite,
- * as a QA run would leave it.
+ * the service, its flag at 100 %. shadow: every request copied (sample 100 %), legacy asked
+ * again for 10 % (the default), comparisons stored in SQLite, as a QA run would leave it.
  */
-export async function writeRowConfig(dir: string, upstreamUrl: string, { logLevel, shadow = false }: { logLevel: string; shadow?: boolean }): Promise<string> {
+export async function writeRowConfig(dir: string, upstreams: RowUpstreams, { logLevel, shadow = false }: { logLevel: string; shadow?: boolean }): Promise<string> {
   await writeBenchFlags(dir, [rolloutFeature('bench-on', 100)]);
   return writeBenchConfig({
     dir,
     name: `routes-${logLevel}${shadow ? '-shadow' : ''}.yaml`,
-    legacy: upstreamUrl,
-    services: { [SERVICE]: upstreamUrl },
+    legacy: upstreams.legacy,
+    services: { [SERVICE]: upstreams.service ?? upstreams.legacy },
     routes: [{ name: 'bench-on', match: 'GET /api/rooms/:id', service: SERVICE, keys: shadow ? ['stage: shadow'] : [] }],
     extra: shadow ? ['comparisons:', `  database: sqlite:${path.join(dir, 'comparisons.sqlite')}`] : [],
     logLevel,

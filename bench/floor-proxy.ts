@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
+import { answerCpuProfile } from './cpu-profile.ts';
 import { answerGcPauses } from './gc-pauses.ts';
 
 /**
@@ -31,3 +32,4 @@ server.listen(0, '127.0.0.1', () => {
 });
 process.on('disconnect', () => process.exit(0));
 answerGcPauses();
+answerCpuProfile();

@@ -76,7 +76,7 @@ async function measureRow(row: Row, upstreamUrl: string, warm: number, requests:
   const dir = await mkdtemp(path.join(os.tmpdir(), 'strangler-instructions-'));
   try {
     const setup = SETUPS[row.via]!;
-    const entry = setup === 'floor' ? [path.join(HERE, 'floor-proxy.ts'), upstreamUrl] : [path.join(HERE, 'proxy-server.ts'), await writeRowConfig(dir, upstreamUrl, setup)];
+    const entry = setup === 'floor' ? [path.join(HERE, 'floor-proxy.ts'), upstreamUrl] : [path.join(HERE, 'proxy-server.ts'), await writeRowConfig(dir, { legacy: upstreamUrl }, setup)];
     const out = path.join(dir, 'callgrind.out');
     const child = spawn(
       'valgrind',

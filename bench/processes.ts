@@ -17,8 +17,8 @@ function track(child: ChildProcess): ChildProcess {
  * Runs a TypeScript entry point in its own Node process, so its CPU time is its own. stdout goes
  * to /dev/null (where the proxy's access log lands), stderr is shown, results come over IPC.
  */
-export function forkTs(file: string, args: string[] = []): ChildProcess {
-  return track(fork(file, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }));
+export function forkTs(file: string, args: string[] = [], nodeOptions: string[] = []): ChildProcess {
+  return track(fork(file, args, { execArgv: ['--import', 'tsx', ...nodeOptions], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }));
 }
 
 /** Starts a non-Node program (nginx) that stopAll() will end too. */

@@ -1,6 +1,7 @@
 import { loadConfig } from '../proxy/config/load-config.ts';
 import { runProxy } from '../proxy/cli/run-proxy.ts';
 import { createLogger } from '../proxy/log.ts';
+import { answerCpuProfile } from './cpu-profile.ts';
 import { answerGcPauses } from './gc-pauses.ts';
 
 /**
@@ -13,3 +14,4 @@ const running = await runProxy(config, createLogger(config.log.level));
 process.send!({ url: running.url });
 process.on('disconnect', () => process.exit(0));
 answerGcPauses();
+answerCpuProfile();

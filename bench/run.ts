@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { writeRowConfig } from './bench-config.ts';
+import { writeRowConfig, type RowUpstreams } from './bench-config.ts';
 import { formatDecide, measureDecide } from './decide.ts';
 import { addGcPauses, readGcPauses, type GcPauses } from './gc-pauses.ts';
 import { createFixedRateGenerator, createLoadGenerator, type FixedRateGenerator, type LoadGenerator, type LoadResult } from './load.ts';
@@ -160,7 +160,7 @@ async function main(options: Options): Promise<void> {
     `command: ${command}`,
     `load:    ${load.description}; ${options.connections} connections, ${options.durationS} s per row × ${options.rounds} round${options.rounds === 1 ? '' : 's'} (rows interleaved, medians shown)${options.warmup ? `, ${Math.min(WARMUP_MAX_S, options.durationS)} s warm-up per row` : ', no warm-up'}`,
     `fixed rate: ${fixedRateLoad.description}`,
-    `upstream: one Node process answering ${endpoints.bodyBytes} B of JSON; legacy and the service are both this upstream`,
+    `upstreams: two Node processes answering ${endpoints.bodyBytes} B of JSON, one for legacy (and direct, nginx, the floor and peers), one for the proxy's service`,
     ...(options.pin ? ['pinning: load generator and upstream on CPU 0, the proxy or nginx being measured on CPU 1 (the --workers row unpinned)'] : []),
     endpoints.nginxVersion ? `nginx:   ${endpoints.nginxVersion}, 1 worker, keepalive 128 to the upstream, access_log off` : noNginx!,
   ].join('\n');
@@ -277,23 +277,31 @@ async function writeResults(jsonFile: string, results: object): Promise<void> {
   console.log(`results: ${shown.startsWith('..') ? jsonFile : shown}`);
 }
 
-type Endpoints = Partial<Record<Via, Endpoint>> & { bodyBytes: number; nginxVersion?: string; upstreamPid?: number };
+type Endpoints = Partial<Record<Via, Endpoint>> & { bodyBytes: number; nginxVersion?: string; upstreamPids: number[] };
 
 function pinEndpoints(endpoints: Endpoints): void {
   setLoadCpus('0');
-  if (endpoints.upstreamPid) pinProcess(endpoints.upstreamPid, '0');
+  for (const pid of endpoints.upstreamPids) pinProcess(pid, '0');
   for (const via of ['nginx', 'floor', 'peerHttpProxy', 'peerFastify', 'proxy', 'proxyInfo', 'proxyShadow'] as const) {
     const pid = endpoints[via]?.pid;
     if (pid) pinProcess(pid, '1');
   }
 }
 
-/** The upstream, nginx, a proxy logging at warn and one logging every request at info, each its own process. */
+/**
+ * The upstreams, nginx, the reference proxies and the proxy's rows, each its own process. The
+ * proxy's service is a second upstream process, as an extracted service is in production: the
+ * shadow row's copy then does not queue behind the primary's request in one upstream.
+ */
 async function startProcesses(dir: string, withNginx: boolean): Promise<Endpoints> {
-  const upstreamChild = forkTs(path.join(HERE, 'upstream-server.ts'));
-  const upstream = await nextMessage<{ url: string; bodyBytes: number }>(upstreamChild, 'the upstream', START_TIMEOUT_MS);
+  const startUpstream = async (what: string) => {
+    const child = forkTs(path.join(HERE, 'upstream-server.ts'));
+    return { ...(await nextMessage<{ url: string; bodyBytes: number }>(child, what, START_TIMEOUT_MS)), pid: child.pid! };
+  };
+  const [upstream, serviceUpstream] = await Promise.all([startUpstream('the upstream'), startUpstream("the service's upstream")]);
+  const upstreams = { legacy: upstream.url, service: serviceUpstream.url };
   const startProxy = async (logLevel: string, shadow = false): Promise<Endpoint> => {
-    const file = await writeRowConfig(dir, upstream.url, { logLevel, shadow });
+    const file = await writeRowConfig(dir, upstreams, { logLevel, shadow });
     const child = forkTs(path.join(HERE, 'proxy-server.ts'), [file]);
     const { url } = await nextMessage<{ url: string }>(child, `the proxy (log ${logLevel}${shadow ? ', shadow' : ''})`, START_TIMEOUT_MS);
     return { url, pid: child.pid, child };
@@ -317,10 +325,10 @@ async function startProcesses(dir: string, withNginx: boolean): Promise<Endpoint
     startPeer('fastify-http-proxy'),
   ]);
   const nginx = withNginx ? await startNginx(dir, upstream.url) : undefined;
-  const proxyWorkers = await startCliProxy(dir, upstream.url, 2);
+  const proxyWorkers = await startCliProxy(dir, upstreams, 2);
   return {
     upstream: { url: upstream.url },
-    upstreamPid: upstreamChild.pid,
+    upstreamPids: [upstream.pid, serviceUpstream.pid],
     nginx: nginx && { url: nginx.url, pid: nginx.workerPid },
     nginxVersion: nginx?.version,
     floor,
@@ -335,8 +343,8 @@ async function startProcesses(dir: string, withNginx: boolean): Promise<Endpoint
 }
 
 /** `strangler proxy --workers n` exactly as an operator starts it; its CPU is the primary's and the workers' together. */
-async function startCliProxy(dir: string, upstreamUrl: string, workers: number): Promise<Endpoint> {
-  const file = await writeRowConfig(dir, upstreamUrl, { logLevel: 'warn' });
+async function startCliProxy(dir: string, upstreams: RowUpstreams, workers: number): Promise<Endpoint> {
+  const file = await writeRowConfig(dir, upstreams, { logLevel: 'warn' });
   const port = await freePort();
   const child = spawnTracked(process.execPath, [path.join(HERE, '..', 'bin', 'strangler.js'), 'proxy', '--config', file, '--listen', `127.0.0.1:${port}`, '--workers', String(workers)]);
   const deadline = Date.now() + START_TIMEOUT_MS;
