@@ -35,6 +35,8 @@ Options:
   --rounds <n>        rounds; each row reports the median (default 3)
   --quick             CI smoke test: 1 s per row, 1 round, no warm-up, a short decision run
   --rate <n>          request rate of the fixed-rate latency table (default 8000)
+  --shadow-rate <n>   request rate of the shadow-against-pass-through table (default 2000;
+                      run when both the flag-on and the shadow rows are)
   --soak <duration>   instead of the table: keep the matched row under load for this long
                       (e.g. 10m) and report the proxy's RSS over time
   --rows <keys>       only these rows, comma-separated (direct is always run: ratios need it):
@@ -54,6 +56,8 @@ interface Options {
   jsonFile: string;
   /** req/s of the fixed-rate table */
   rate: number;
+  /** req/s of the shadow table: shadow against pass-through below saturation */
+  shadowRate: number;
   /** load generator and upstream on CPU 0, the measured proxy on CPU 1 */
   pin: boolean;
   /** the rows to run; all when undefined */
@@ -100,6 +104,7 @@ function parseOptions(argv: string[]): Options | undefined {
         json: { type: 'string' },
         soak: { type: 'string' },
         rate: { type: 'string' },
+        'shadow-rate': { type: 'string' },
         rows: { type: 'string' },
         pin: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -123,6 +128,7 @@ function parseOptions(argv: string[]): Options | undefined {
     soakS,
     rowKeys: rowKeys && ['direct', ...rowKeys.filter((k) => k !== 'direct')],
     rate: readPositiveInt('--rate', values.rate, 8000),
+    shadowRate: readPositiveInt('--shadow-rate', values['shadow-rate'], 2000),
     durationS: readPositiveInt('--duration', values.duration, base.durationS),
     connections: readPositiveInt('--connections', values.connections, base.connections),
     rounds: readPositiveInt('--rounds', values.rounds, base.rounds),
@@ -193,14 +199,25 @@ async function main(options: Options): Promise<void> {
   relateToFloor(rows, 'node-floor');
   console.log(`${formatTable(rows)}\n`);
 
-  const fixedRate = await measureFixedRate(fixedRateLoad, endpoints, rowsToRun, options);
+  const fixedRate = await measureFixedRate(fixedRateLoad, endpoints, rowsToRun, options, options.rate);
   console.log(`${formatFixedRate(fixedRate, options.rate, fixedRateLoad.description)}\n`);
+
+  // the shadow row's own table, at a rate the copy's doubled upstream work leaves room for
+  const shadowRows = rowsToRun.filter((row) => ['direct', 'flag-on', 'shadow'].includes(row.key));
+  let shadowTable: { rate: number; rows: FixedRateRow[]; p99Ratio: number } | undefined;
+  if (shadowRows.some((row) => row.key === 'shadow') && shadowRows.some((row) => row.key === 'flag-on')) {
+    const rows = await measureFixedRate(fixedRateLoad, endpoints, shadowRows, options, options.shadowRate);
+    const p99 = (key: string) => rows.find((r) => r.key === key)!.p99Ms;
+    shadowTable = { rate: options.shadowRate, rows, p99Ratio: p99('shadow') / p99('flag-on') };
+    console.log(formatFixedRate(rows, options.shadowRate, fixedRateLoad.description));
+    console.log(`shadow p99 / pass-through p99 at ${options.shadowRate} req/s: ${shadowTable.p99Ratio.toFixed(2)}×\n`);
+  }
 
   await stopAll(); // the decision benchmark needs the CPU to itself
   const decide = await measureDecide(options.decideIterations, tmpDir);
   console.log(`${formatDecide(decide)}\n`);
 
-  await writeResults(options.jsonFile, { startedAt, command, machine, options, loadGenerator: load.description, fixedRateGenerator: fixedRateLoad.description, idleRssMb, rows, fixedRate, decide });
+  await writeResults(options.jsonFile, { startedAt, command, machine, options, loadGenerator: load.description, fixedRateGenerator: fixedRateLoad.description, idleRssMb, rows, fixedRate, shadowTable, decide });
 }
 
 interface FixedRateRow {
@@ -217,16 +234,16 @@ interface FixedRateRow {
 }
 
 /** Tail latency at a fixed request rate, each row once per round, medians; what a user feels below saturation. */
-async function measureFixedRate(load: FixedRateGenerator, endpoints: Endpoints, rows: readonly Row[], options: Options): Promise<FixedRateRow[]> {
+async function measureFixedRate(load: FixedRateGenerator, endpoints: Endpoints, rows: readonly Row[], options: Options, rate: number): Promise<FixedRateRow[]> {
   const picked = rows.filter((row) => row.key !== 'workers-2');
   const results = new Map<string, LoadResult[]>(picked.map((row) => [row.key, []]));
   const pauses = new Map<string, GcPauses[]>(picked.map((row) => [row.key, []]));
   for (let round = 1; round <= options.rounds; round++) {
     for (const row of picked) {
-      console.error(`fixed rate ${options.rate}/s, round ${round}/${options.rounds}: ${row.label}`);
+      console.error(`fixed rate ${rate}/s, round ${round}/${options.rounds}: ${row.label}`);
       const { child, url } = endpoints[row.via]!;
       if (child) await readGcPauses(child); // starts the count for this run
-      results.get(row.key)!.push(await load.run(url + row.path, { connections: options.connections, durationS: options.durationS, rate: options.rate }));
+      results.get(row.key)!.push(await load.run(url + row.path, { connections: options.connections, durationS: options.durationS, rate }));
       if (child) pauses.get(row.key)!.push(await readGcPauses(child));
     }
   }
