@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nextMessage } from './processes.ts';
+import { nextMessage } from './ipc.ts';
 
 /**
  * CPU profiles of a bench child over exactly the window the parent asks for (not its start-up,

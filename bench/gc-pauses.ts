@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
-import { nextMessage } from './processes.ts';
+import { nextMessage } from './ipc.ts';
 
 /**
  * Garbage-collection pauses of a bench child (the proxy, the Node floor), so the fixed-rate

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { resolveEntry } from '../bin/compiled.js';
 import { writeRowConfig } from './bench-config.ts';
 import { forkTs, nextMessage, stopAll, stopChild } from './processes.ts';
 import { ROWS, type Row, type Via } from './rows.ts';
@@ -76,11 +77,13 @@ async function measureRow(row: Row, upstreamUrl: string, warm: number, requests:
   const dir = await mkdtemp(path.join(os.tmpdir(), 'strangler-instructions-'));
   try {
     const setup = SETUPS[row.via]!;
-    const entry = setup === 'floor' ? [path.join(HERE, 'floor-proxy.ts'), upstreamUrl] : [path.join(HERE, 'proxy-server.ts'), await writeRowConfig(dir, { legacy: upstreamUrl }, setup)];
+    const [file, arg] = setup === 'floor' ? [path.join(HERE, 'floor-proxy.ts'), upstreamUrl] : [path.join(HERE, 'proxy-server.ts'), await writeRowConfig(dir, { legacy: upstreamUrl }, setup)];
+    const entry = resolveEntry(file);
+    const node = [process.execPath, '--single-threaded', ...(entry.compiled ? [] : ['--import', 'tsx']), entry.file, arg];
     const out = path.join(dir, 'callgrind.out');
     const child = spawn(
       'valgrind',
-      ['--tool=callgrind', '--smc-check=all-non-file', '--instr-atstart=no', `--callgrind-out-file=${out}`, process.execPath, '--single-threaded', '--import', 'tsx', ...entry],
+      ['--tool=callgrind', '--smc-check=all-non-file', '--instr-atstart=no', `--callgrind-out-file=${out}`, ...node],
       { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], cwd: path.join(HERE, '..') },
     );
     try {

@@ -1,6 +1,9 @@
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
+import { isBuildFresh, resolveEntry } from '../bin/compiled.js';
+
+export { nextMessage } from './ipc.ts';
 
 const STOP_GRACE_MS = 3000;
 
@@ -14,34 +17,27 @@ function track(child: ChildProcess): ChildProcess {
 }
 
 /**
- * Runs a TypeScript entry point in its own Node process, so its CPU time is its own. stdout goes
- * to /dev/null (where the proxy's access log lands), stderr is shown, results come over IPC.
+ * Runs a TypeScript entry point in its own Node process, so its CPU time is its own: its compiled
+ * copy under dist/ when the build is fresh, as `strangler` runs (bin/compiled.js), else the source
+ * through tsx. stdout goes to /dev/null (where the proxy's access log lands), stderr is shown,
+ * results come over IPC.
  */
 export function forkTs(file: string, args: string[] = [], nodeOptions: string[] = []): ChildProcess {
-  return track(fork(file, args, { execArgv: ['--import', 'tsx', ...nodeOptions], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }));
+  const entry = resolveEntry(file);
+  const execArgv = entry.compiled ? nodeOptions : ['--import', 'tsx', ...nodeOptions];
+  return track(fork(entry.file, args, { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }));
+}
+
+/** How the bench's processes run, for the header of every report. */
+export function describeCode(): string {
+  return isBuildFresh()
+    ? 'compiled JavaScript from dist/ (npm run build), as strangler runs'
+    : 'TypeScript through tsx: dist/ is missing or older than the sources (npm run build compiles it; tsx adds a loader thread and ~20-40 MB)';
 }
 
 /** Starts a non-Node program (nginx) that stopAll() will end too. */
 export function spawnTracked(command: string, args: string[]): ChildProcess {
   return track(spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'] }));
-}
-
-/** The first IPC message a child sends; rejects when it exits first or stays silent for timeoutMs. */
-export function nextMessage<T>(child: ChildProcess, what: string, timeoutMs: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const done = (err: Error | null, message?: T) => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      if (err) reject(err);
-      else resolve(message as T);
-    };
-    const onMessage = (message: unknown) => done(null, message as T);
-    const onExit = (code: number | null, signal: string | null) => done(new Error(`${what} exited (${signal ?? code}) before reporting`));
-    const timer = setTimeout(() => done(new Error(`${what} sent nothing within ${timeoutMs} ms`)), timeoutMs);
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
 }
 
 /** CPUs (taskset list, e.g. "0") the load generators run on; undefined: wherever the kernel puts them. */

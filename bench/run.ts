@@ -8,7 +8,7 @@ import { writeRowConfig, type RowUpstreams } from './bench-config.ts';
 import { formatDecide, measureDecide } from './decide.ts';
 import { addGcPauses, readGcPauses, type GcPauses } from './gc-pauses.ts';
 import { createFixedRateGenerator, createLoadGenerator, type FixedRateGenerator, type LoadGenerator, type LoadResult } from './load.ts';
-import { childPids, forkTs, freePort, isListening, nextMessage, pinProcess, readCpuMicros, readRssBytes, readTreeCpuMicros, readTreeRssBytes, setLoadCpus, spawnTracked, stopAll } from './processes.ts';
+import { childPids, describeCode, forkTs, freePort, isListening, nextMessage, pinProcess, readCpuMicros, readRssBytes, readTreeCpuMicros, readTreeRssBytes, setLoadCpus, spawnTracked, stopAll } from './processes.ts';
 import { nginxMissing, startNginx } from './nginx.ts';
 import { formatSoak, parseSoakDuration, soak } from './soak.ts';
 import type { Peer } from './peer-proxy.ts';
@@ -166,6 +166,7 @@ async function main(options: Options): Promise<void> {
     `command: ${command}`,
     `load:    ${load.description}; ${options.connections} connections, ${options.durationS} s per row × ${options.rounds} round${options.rounds === 1 ? '' : 's'} (rows interleaved, medians shown)${options.warmup ? `, ${Math.min(WARMUP_MAX_S, options.durationS)} s warm-up per row` : ', no warm-up'}`,
     `fixed rate: ${fixedRateLoad.description}`,
+    `code:    ${describeCode()}`,
     `upstreams: two Node processes answering ${endpoints.bodyBytes} B of JSON, one for legacy (and direct, nginx, the floor and peers), one for the proxy's service`,
     ...(options.pin ? ['pinning: load generator and upstream on CPU 0, the proxy or nginx being measured on CPU 1 (the --workers row unpinned)'] : []),
     endpoints.nginxVersion ? `nginx:   ${endpoints.nginxVersion}, 1 worker, keepalive 128 to the upstream, access_log off` : noNginx!,

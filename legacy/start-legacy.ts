@@ -1,16 +1,15 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../services/shared/repo-root.ts';
 
 /**
  * Starts the Timing PHP monolith on PHP's built-in server: `php legacy/bin/setup.php`, then
  * `php -S host:port legacy/router.php` with PHP_CLI_SERVER_WORKERS workers.
  */
 
-const LEGACY_DIR = dirname(fileURLToPath(import.meta.url));
-const REPO_ROOT = resolve(LEGACY_DIR, '..');
+const LEGACY_DIR = join(REPO_ROOT, 'legacy');
 const SETUP_SCRIPT = join(LEGACY_DIR, 'bin', 'setup.php');
 const ROUTER_SCRIPT = join(LEGACY_DIR, 'router.php');
 const PUBLIC_DIR = join(LEGACY_DIR, 'public');

@@ -1,4 +1,6 @@
-import { fileURLToPath } from 'node:url';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Knex } from 'knex';
 import { createDb, describeDatabase, resolveDatabaseUrl } from '../services/shared/database.ts';
 
@@ -17,13 +19,25 @@ export interface MigrateOptions {
   log?: MigrationLog;
 }
 
-function migratorConfig(): Knex.MigratorConfig {
+/**
+ * The migrations of a folder, named by their TypeScript source (<name>.ts) whether this runs from
+ * the sources (through tsx or tap's loader) or from their compiled copy under dist/ (<name>.js):
+ * knex records each applied migration by name and stops on one it cannot find, so a database
+ * migrated by either must be current for both.
+ */
+export function migrationSource(directory: string): Knex.MigrationSource<string> {
   return {
-    directory: ROOMS_MIGRATIONS_DIRECTORY,
-    // Migrations are TypeScript, loaded by the tsx (CLI) or ts-node (tap) loader in effect.
-    loadExtensions: ['.ts'],
-    tableName: MIGRATIONS_TABLE,
+    async getMigrations() {
+      const files = await readdir(directory);
+      return files.filter((f) => (f.endsWith('.ts') && !f.endsWith('.d.ts')) || f.endsWith('.js')).sort();
+    },
+    getMigrationName: (file) => file.replace(/\.js$/, '.ts'),
+    getMigration: (file) => import(pathToFileURL(path.join(directory, file)).href) as Promise<Knex.Migration>,
   };
+}
+
+function migratorConfig(): Knex.MigratorConfig {
+  return { migrationSource: migrationSource(ROOMS_MIGRATIONS_DIRECTORY), tableName: MIGRATIONS_TABLE };
 }
 
 async function withDb<T>(databaseUrl: string | undefined, run: (db: Knex) => Promise<T>): Promise<T> {
@@ -64,8 +78,7 @@ export const PROXY_MIGRATIONS_TABLE = 'strangler_proxy_migrations';
 /** Brings the proxy's comparison store up to date; the proxy and the parity CLI call it on open. */
 export async function migrateProxyStore(db: Knex): Promise<string[]> {
   const [, applied]: [number, string[]] = await db.migrate.latest({
-    directory: PROXY_MIGRATIONS_DIRECTORY,
-    loadExtensions: ['.ts'],
+    migrationSource: migrationSource(PROXY_MIGRATIONS_DIRECTORY),
     tableName: PROXY_MIGRATIONS_TABLE,
   });
   return applied;

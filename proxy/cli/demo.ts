@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { findPhp, startLegacy } from '../../legacy/start-legacy.ts';
 import { migrateLatest } from '../../migrations/migrate.ts';
 import { startRooms } from '../../services/rooms/server.ts';
 import { startDiaries } from '../../services/diaries/server.ts';
+import { REPO_ROOT } from '../../services/shared/repo-root.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { errors } from '../errors.ts';
 import { createLogger } from '../log.ts';
@@ -11,7 +11,7 @@ import { CONFIG_OPTION, parseCommandArgs, type Command } from './command.ts';
 import { runProxy } from './run-proxy.ts';
 import { untilSignal } from './until-signal.ts';
 
-const REPO = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const REPO = REPO_ROOT;
 
 /** Services the demo knows how to start in-process. */
 /** rooms was extracted by hand, diaries with `strangler extract`. */

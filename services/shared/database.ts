@@ -4,14 +4,13 @@
  * a new one (strangler extract) gets the same behaviour.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import knex, { type Knex } from 'knex';
+import { REPO_ROOT } from './repo-root.ts';
 
 
 /** The DATABASE_URL both legacy and the services fall back to (contract: "Database"). */
 export const DEFAULT_DATABASE_URL = 'sqlite:var/timing.sqlite';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** A DATABASE_URL no service can use. */
 export class DatabaseUrlError extends Error {

@@ -210,7 +210,9 @@ t.test('strangler proxy --workers 2: the Ctrl-C that reaches a worker after the 
     }
   });
   t.ok(draining.length >= 1, 'the worker with the request in flight was still there');
-  await eventually(() => proxy.lines('still draining; another signal exits at once').length === draining.length, { timeoutMs: 10_000 });
+  // the worker with nothing in flight may be exiting already when the signal reaches it, past
+  // logging; the one draining the request must say it keeps draining
+  await eventually(() => proxy.lines('still draining; another signal exits at once').length >= 1, { timeoutMs: 10_000 });
   release();
   t.equal((await slow).text, 'slow done', 'the request in flight completed');
   t.same(await proxy.exited, { code: 0, signal: null });
