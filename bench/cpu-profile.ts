@@ -96,7 +96,8 @@ export function partOf(url: string, functionName: string): string {
   if (url.startsWith('node:_http') || url.startsWith('node:http') || url.startsWith('node:internal/http')) return 'node:http';
   if (url.startsWith('node:net') || url.startsWith('node:internal/stream_base') || url.startsWith('node:internal/net')) return 'node:net (sockets)';
   if (url.startsWith('node:')) return 'other Node internals';
-  if (url.startsWith(`file://${ROOT}/`)) return `strangler: ${url.slice(`file://${ROOT}/`.length).split('/').slice(0, 2).join('/')}`;
+  // the compiled copy (dist/proxy/…) is filed under its source's folder (proxy/…)
+  if (url.startsWith(`file://${ROOT}/`)) return `strangler: ${url.slice(`file://${ROOT}/`.length).replace(/^dist\//, '').split('/').slice(0, 2).join('/')}`;
   return 'other';
 }
 
@@ -115,9 +116,10 @@ export function summarizeProfile(profile: CpuProfile): ProfileSummary {
   for (const [id, us] of selfUs) {
     const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
     const name = functionName || '(anonymous)';
-    // our TypeScript runs through tsx, whose output puts a module on other lines than its source
-    const ours = url.startsWith(`file://${ROOT}/`) && !url.includes('/node_modules/');
-    const where = !url ? '' : ours ? url.slice(`file://${ROOT}/`.length) : `${url.replace(`file://${ROOT}/`, '')}:${lineNumber + 1}`;
+    // our TypeScript run through tsx (no build) lands on other lines than its source: file only
+    const relative = url.replace(`file://${ROOT}/`, '');
+    const throughTsx = relative !== url && relative.endsWith('.ts') && !relative.includes('node_modules/');
+    const where = !url ? '' : throughTsx ? relative : `${relative}:${lineNumber + 1}`;
     const part = partOf(url, functionName);
     const key = `${name}\u0000${where}`;
     const entry = functions.get(key) ?? { name, where, part, selfMs: 0 };

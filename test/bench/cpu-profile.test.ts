@@ -29,7 +29,7 @@ t.test('each sample is charged the time until the next one, to the frame it caug
   t.equal(ms('match'), 0.1);
   t.equal(ms('writev'), 0.3);
   t.equal(ms('(garbage collector)'), 0.1);
-  t.same(summary.functions.find((f) => f.name === 'match')?.where, 'proxy/routing/route-table.ts', 'our modules by file, without tsx\'s shifted lines');
+  t.same(summary.functions.find((f) => f.name === 'match')?.where, 'proxy/routing/route-table.ts', 'our sources by file, without tsx\'s shifted lines');
   t.equal(summary.parts[0].part, 'idle (waiting for I/O)', 'parts sorted by self time');
 });
 
@@ -42,4 +42,5 @@ t.test('frames are put in the part of the stack they belong to', async (t) => {
   t.equal(partOf('', 'writeLatin1String'), 'native calls from JS (socket writes, string encoding, builtins)');
   t.equal(partOf(`file://${ROOT}/proxy/shadow/shadow-runner.ts`, 'start'), 'strangler: proxy/shadow');
   t.equal(partOf(`file://${ROOT}/proxy/server.ts`, 'handle'), 'strangler: proxy/server.ts');
+  t.equal(partOf(`file://${ROOT}/dist/proxy/forward/forwarder.js`, 'onHeaders'), 'strangler: proxy/forward', 'the compiled copy under its source folder');
 });
