@@ -97,7 +97,11 @@ export function partOf(url: string, functionName: string): string {
   if (url.startsWith('node:net') || url.startsWith('node:internal/stream_base') || url.startsWith('node:internal/net')) return 'node:net (sockets)';
   if (url.startsWith('node:')) return 'other Node internals';
   // the compiled copy (dist/proxy/…) is filed under its source's folder (proxy/…)
-  if (url.startsWith(`file://${ROOT}/`)) return `strangler: ${url.slice(`file://${ROOT}/`.length).replace(/^dist\//, '').split('/').slice(0, 2).join('/')}`;
+  if (url.startsWith(`file://${ROOT}/`)) {
+    const relative = url.slice(`file://${ROOT}/`.length);
+    const source = relative.startsWith('dist/') ? relative.slice('dist/'.length).replace(/\.js$/, '.ts') : relative;
+    return `strangler: ${source.split('/').slice(0, 2).join('/')}`;
+  }
   return 'other';
 }
 

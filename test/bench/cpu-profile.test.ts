@@ -43,4 +43,5 @@ t.test('frames are put in the part of the stack they belong to', async (t) => {
   t.equal(partOf(`file://${ROOT}/proxy/shadow/shadow-runner.ts`, 'start'), 'strangler: proxy/shadow');
   t.equal(partOf(`file://${ROOT}/proxy/server.ts`, 'handle'), 'strangler: proxy/server.ts');
   t.equal(partOf(`file://${ROOT}/dist/proxy/forward/forwarder.js`, 'onHeaders'), 'strangler: proxy/forward', 'the compiled copy under its source folder');
+  t.equal(partOf(`file://${ROOT}/dist/proxy/server.js`, 'handle'), 'strangler: proxy/server.ts', 'and a top-level module under its source name');
 });
