@@ -98,6 +98,42 @@ export const errors = {
       400,
       'the request path is not valid (malformed percent-encoding or not an absolute path)',
     ),
+  requestTargetTooLong: (length: number, max: number) =>
+    new StranglerError(
+      'STRANGLER_ERR_REQUEST_TARGET_TOO_LONG',
+      414,
+      `the request target is ${length} bytes, more than limits.maxTargetLength (${max}); shorten the URL or raise the limit in routes.yaml`,
+    ),
+  duplicateHost: () =>
+    new StranglerError(
+      'STRANGLER_ERR_DUPLICATE_HOST',
+      400,
+      'the request has more than one Host header (RFC 9112 §3.2); send exactly one',
+    ),
+  requestBodyTimeout: (ms: number) =>
+    new StranglerError(
+      'STRANGLER_ERR_REQUEST_BODY_TIMEOUT',
+      408,
+      `the request body stalled for more than ${ms} ms (limits.bodyTimeout); the upstream was told nothing complete, resend the request`,
+    ),
+  upstreamBusy: (upstream: string, target: string, waitedMs: number) =>
+    new StranglerError(
+      'STRANGLER_ERR_UPSTREAM_BUSY',
+      503,
+      `every connection to upstream "${upstream}" (${target}) stayed busy for ${waitedMs} ms; the request was not sent, retry it`,
+    ),
+  webSocketsExhausted: (max: number) =>
+    new StranglerError(
+      'STRANGLER_ERR_WEBSOCKETS_EXHAUSTED',
+      503,
+      `${max} upgraded connections are open (limits.maxWebSockets); retry later`,
+    ),
+  upgradeWithBody: () =>
+    new StranglerError(
+      'STRANGLER_ERR_UPGRADE_WITH_BODY',
+      400,
+      'an upgrade request must not carry a body (Content-Length or Transfer-Encoding); send the WebSocket handshake without one',
+    ),
   phpMissing: (reason: string) =>
     new StranglerError(
       'STRANGLER_ERR_PHP_MISSING',

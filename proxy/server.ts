@@ -5,7 +5,11 @@ import type { Config } from './config/schema.ts';
 import { createFlagSource, type FlagSource } from './flags/flag-source.ts';
 import { createForwarder } from './forward/forwarder.ts';
 import { createExchange, type Exchange } from './pipeline/exchange.ts';
-import { forwardPlans, runStages, type ProxyState } from './pipeline/stages.ts';
+import { checkRequest, decide, forwardPlans, matchRoute, readTesterOverride, runStages, type ProxyState, type Stage } from './pipeline/stages.ts';
+import { buildPeerTrust } from './forward/forwarded-headers.ts';
+import { errors } from './errors.ts';
+import { respondWithError } from './forward/upstream-error.ts';
+import type { Socket } from 'node:net';
 import { buildRouteTable } from './routing/route-table.ts';
 import { createAccessLog } from './access-log.ts';
 import type { ComparisonStore } from './parity/comparison-store.ts';
@@ -68,7 +72,9 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
     },
   });
   /** What requests see under one config; the forwarder, runners, breakers and shedder outlive reloads. */
-  const stateFor = (next: Config, flags: FlagSource): ProxyState => ({
+  const stateFor = (next: Config, flags: FlagSource): ProxyState => {
+    const trust = buildPeerTrust(next.forwarded.trust);
+    return {
     config: next,
     routes: buildRouteTable(next.routes),
     flags,
@@ -78,8 +84,10 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
     breakers,
     shedder,
     redactor: createRedactor(next.comparisons.redact),
-    plans: forwardPlans(next, breakers),
-  });
+    plans: forwardPlans(next, breakers, trust),
+    trust,
+    };
+  };
   let state = stateFor(config, await createFlagSource(config.flags, { logger, flagNames: flagNamesOf(config) }));
   let sequence = 0;
   /** metrics and rates of a finished request; labels are route and upstream names only */
@@ -95,6 +103,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
       metrics.recordFallback(route, fellBack.service, fellBack.cause);
       if (fellBack.cause !== '5xx') metrics.recordUpstreamFailure(route, fellBack.service, fellBack.cause);
     }
+    if (exchange.rejected) metrics.recordRejected(exchange.rejected);
     if (exchange.shed) metrics.recordShed(exchange.shed.startsWith('route') ? (route ?? 'global') : 'global', exchange.shed);
     if (route) {
       rates.record(route, target);
@@ -116,29 +125,121 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
     observe(exchange);
   }
 
-  const server = http.createServer<typeof http.IncomingMessage, typeof ExchangeResponse>({ keepAliveTimeout: 65_000, ServerResponse: ExchangeResponse }, (req, res) => {
+  const requestIdOf = (req: http.IncomingMessage): string => {
     const incoming = req.headers['x-request-id'];
-    const id = typeof incoming === 'string' && incoming.length <= 64 ? incoming : idPrefix + (++sequence).toString(36);
-    const exchange = createExchange(id, req, res, performance.now());
+    return typeof incoming === 'string' && incoming.length <= 64 ? incoming : idPrefix + (++sequence).toString(36);
+  };
+
+  const { limits } = config;
+  const server = http.createServer<typeof http.IncomingMessage, typeof ExchangeResponse>(
+    {
+      ServerResponse: ExchangeResponse,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      headersTimeout: limits.headerTimeoutMs,
+      maxHeaderSize: limits.maxHeaderSize,
+      // Node checks headersTimeout (and requestTimeout) on this tick; its default, 30 s, would let a slowloris head live 3x the timeout
+      connectionsCheckingInterval: Math.min(1_000, limits.headerTimeoutMs),
+    },
+    (req, res) => {
+    const exchange = createExchange(requestIdOf(req), req, res, performance.now());
     res.exchange = exchange;
     res.on('close', onResponseClose);
     runStages(exchange, state);
+    },
+  );
+  server.maxConnections = limits.maxConnections;
+  server.on('drop', () => metrics.recordRejected('connection-limit'));
+
+  /** An upgrade request passes the same checks and decision as any request; then its own forwarder. */
+  const UPGRADE_STAGES: readonly Stage[] = [checkRequest, readTesterOverride, matchRoute, decide];
+
+  /** An answered or finished upgrade request: one access-log line and its metrics, like any request. */
+  const logUpgrade = (exchange: Exchange, upgraded: boolean) => {
+    const { req, res, route, decision } = exchange;
+    logger.info(
+      { reqId: exchange.id, method: req.method, url: req.url, route: route?.name ?? null, target: decision?.primary ?? null, reason: decision?.reason, status: res.statusCode, ms: Math.round((performance.now() - exchange.startedAt) * 100) / 100, upgrade: upgraded || undefined, rejected: exchange.rejected },
+      'request completed',
+    );
+    observe(exchange);
+  };
+
+  /** The proxy answered the handshake itself (an error): the connection closes once the answer is out. */
+  const closeAfterAnswer = (exchange: Exchange, socket: Socket) => {
+    const finish = () => {
+      socket.destroySoon();
+      logUpgrade(exchange, false);
+    };
+    if (exchange.res.writableFinished) finish();
+    else exchange.res.once('finish', finish);
+  };
+
+  const upgrade = (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    const current = state;
+    // a response on the raw socket, so the stages can answer through respondWithError like anywhere else
+    const res = new ExchangeResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket);
+    const exchange = createExchange(requestIdOf(req), req, res, performance.now());
+    for (let i = 0; i < UPGRADE_STAGES.length; i++) {
+      if (!UPGRADE_STAGES[i](exchange, current)) return closeAfterAnswer(exchange, socket);
+    }
+    const headers = req.headers;
+    if (headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0')) {
+      // a handshake has no body; one announced and never sent would hold both sockets
+      exchange.rejected = 'websocket-body';
+      respondWithError(res, errors.upgradeWithBody(), exchange.id);
+      return closeAfterAnswer(exchange, socket);
+    }
+    const shed = current.shedder.admitUpgrade(current.config);
+    if (shed) {
+      exchange.shed = shed.kind;
+      if (shed.kind === 'websockets') exchange.rejected = 'websocket-limit';
+      res.setHeader('retry-after', String(current.config.limits.retryAfterS));
+      respondWithError(res, shed.kind === 'websockets' ? errors.webSocketsExhausted(current.config.limits.maxWebSockets) : errors.overloaded(shed.detail, current.config.limits.retryAfterS), exchange.id);
+      return closeAfterAnswer(exchange, socket);
+    }
+    res.detachSocket(socket);
+    const { limits, upstreamTimeoutMs } = current.config;
+    current.forwarder.forwardUpgrade(exchange, socket, head, { timeoutMs: upstreamTimeoutMs, idleTimeoutMs: limits.webSocketIdleTimeoutMs, trust: current.trust }, (status) => {
+      current.shedder.releaseUpgrade();
+      res.statusCode = status;
+      logUpgrade(exchange, status === 101);
+    });
+  };
+
+  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    try {
+      upgrade(req, socket, head);
+    } catch (err) {
+      // nothing a request carries may take the process down: the throw stays this connection's
+      logger.error({ err, url: req.url }, 'upgrade request failed');
+      socket.destroy();
+    }
   });
 
-  // WebSockets stay on the monolith: services are extracted one HTTP route at a time.
-  server.on('upgrade', (req, socket, head) => {
-    delete req.headers['x-strangler-force'];
-    delete req.headers['x-strangler-secret'];
-    forwarder.forwardUpgrade(req, socket, head, state.config.legacy);
-  });
-
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (!socket.writable || err.code === 'ECONNRESET') {
       socket.destroy();
       return;
     }
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-    logger.info({ code: err.code, status: Number(status.slice(0, 3)) }, 'malformed request rejected');
+    const reason = err.code === 'HPE_HEADER_OVERFLOW' ? 'header-too-large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'header-timeout' : 'malformed';
+    // Node's parser stops at the bad bytes; an answer still being written belongs to the request
+    // before them, so it is finished and the connection closed after it, never interrupted by a 400
+    const inFlight = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    if (inFlight && !inFlight.writableFinished && !inFlight.req.complete) {
+      // the bytes that broke were this request's own body: it cannot be answered
+      socket.destroy();
+      return;
+    }
+    metrics.recordRejected(reason);
+    if (inFlight && !inFlight.writableFinished) {
+      logger.info({ code: err.code, reason }, 'malformed request behind one in flight; the connection closes after its answer');
+      inFlight.shouldKeepAlive = false;
+      inFlight.once('finish', () => socket.destroySoon());
+      return;
+    }
+    const status = reason === 'header-too-large' ? '431 Request Header Fields Too Large' : reason === 'header-timeout' ? '408 Request Timeout' : '400 Bad Request';
+    logger.info({ code: err.code, status: Number(status.slice(0, 3)), reason }, 'malformed request rejected');
     socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
   });
 

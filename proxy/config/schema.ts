@@ -35,7 +35,25 @@ export const DEFAULTS = {
   recording: { maxBody: 64 * 1024 },
   breaker: { failures: 5, openForMs: 10_000 },
   rollout: { intervalMs: 5 * 60_000, minRequests: 200, maxErrorRate: 0.005 },
-  limits: { maxConcurrent: 10_000, ratePerS: 0, maxEventLoopDelayMs: 0, retryAfterS: 1 },
+  // The client-facing limits follow Envoy's edge recommendations and nginx's client_*_timeout:
+  // https://www.envoyproxy.io/docs/envoy/latest/configuration/best_practices/edge
+  limits: {
+    maxConcurrent: 10_000,
+    ratePerS: 0,
+    maxEventLoopDelayMs: 0,
+    retryAfterS: 1,
+    maxConnections: 20_000,
+    headerTimeoutMs: 10_000,
+    bodyTimeoutMs: 30_000,
+    sendTimeoutMs: 30_000,
+    keepAliveTimeoutMs: 65_000,
+    maxTargetLength: 8 * 1024,
+    maxHeaderSize: 16 * 1024,
+    responseBuffer: 64 * 1024,
+    maxWebSockets: 1_000,
+    webSocketIdleTimeoutMs: 10 * 60_000,
+  },
+  forwarded: { trust: [] as readonly string[] },
 } as const;
 
 /**
@@ -142,6 +160,32 @@ export interface LimitsConfig {
   maxEventLoopDelayMs: number;
   /** seconds in the Retry-After of a shed request */
   retryAfterS: number;
+  /** client connections open at once; more are refused at accept (counted) */
+  maxConnections: number;
+  /** a request's line and headers must arrive within this (408) */
+  headerTimeoutMs: number;
+  /** no gap longer than this in a request body while it is read (408); the upstream's timeout starts once the body is sent */
+  bodyTimeoutMs: number;
+  /** a client that takes no bytes of its answer for this long is cut (the upstream's connection is freed) */
+  sendTimeoutMs: number;
+  /** an idle keep-alive client connection is closed after this */
+  keepAliveTimeoutMs: number;
+  /** longest request target (path and query) in bytes (414) */
+  maxTargetLength: number;
+  /** largest request head (line and headers) in bytes (431) */
+  maxHeaderSize: number;
+  /** bytes of an answer held for a slow client before the upstream is paused: answers up to this free their upstream connection at once */
+  responseBuffer: number;
+  /** upgraded (WebSocket) connections open at once; more get 503 */
+  maxWebSockets: number;
+  /** an upgraded connection with no bytes either way for this long is closed */
+  webSocketIdleTimeoutMs: number;
+}
+
+/** routes.yaml `forwarded:` — which peers' X-Forwarded-*, X-Real-IP and Forwarded headers are believed. */
+export interface ForwardedConfig {
+  /** peer addresses (IPs or CIDRs, v4 or v6) of load balancers in front of the proxy; empty: trust no peer */
+  trust: readonly string[];
 }
 
 /** Where comparisons are stored and how they are kept (routes.yaml `comparisons:`). */
@@ -210,13 +254,14 @@ export interface Config {
   recording: RecordingConfig | null;
   breaker: BreakerConfig;
   limits: LimitsConfig;
+  forwarded: ForwardedConfig;
   /** null: no admin API */
   admin: AdminConfig | null;
 }
 
 /** Keys allowed at each level; anything else is reported with a "did you mean". */
 export const KNOWN_KEYS = {
-  top: ['listen', 'legacy', 'services', 'flags', 'context', 'testers', 'upstreamTimeout', 'targetHeader', 'log', 'routes', 'comparisons', 'recording', 'breaker', 'limits', 'admin'],
+  top: ['listen', 'legacy', 'services', 'flags', 'context', 'testers', 'upstreamTimeout', 'targetHeader', 'log', 'routes', 'comparisons', 'recording', 'breaker', 'limits', 'forwarded', 'admin'],
   service: ['url', 'sandbox'],
   shadow: ['sample', 'timeout', 'maxRequestBody', 'writes', 'reverse', 'noiseSample', 'noiseWarmup', 'noiseDelay'],
   comparisons: ['database', 'retention', 'maxRows', 'maxConcurrent', 'captureLimit', 'storedBodyLimit', 'redact'],
@@ -224,7 +269,8 @@ export const KNOWN_KEYS = {
   recording: ['file', 'maxBody'],
   breaker: ['failures', 'openFor'],
   admin: ['listen', 'readToken', 'operatorToken'],
-  limits: ['maxConcurrent', 'rate', 'maxEventLoopDelay', 'retryAfter'],
+  limits: ['maxConcurrent', 'rate', 'maxEventLoopDelay', 'retryAfter', 'maxConnections', 'headerTimeout', 'bodyTimeout', 'sendTimeout', 'keepAliveTimeout', 'maxTargetLength', 'maxHeaderSize', 'responseBuffer', 'maxWebSockets', 'webSocketIdleTimeout'],
+  forwarded: ['trust'],
   routeLimit: ['concurrent', 'rate'],
   flags: ['file', 'unleash'],
   unleash: ['url', 'token', 'appName', 'refreshInterval', 'backupDir', 'adminToken', 'project', 'environment'],

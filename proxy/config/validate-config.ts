@@ -2,6 +2,7 @@ import path from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
 import type { ConfigProblem } from '../errors.ts';
 import { expandEnv } from './expand-env.ts';
+import { isAddressOrCidr } from '../forward/forwarded-headers.ts';
 import {
   DEFAULTS,
   HTTP_METHODS,
@@ -108,6 +109,7 @@ class Reader {
     const comparisons = this.readComparisons(root);
     const breaker = this.readBreaker(root);
     const limits = this.readLimits(root);
+    const forwarded = this.readForwarded(root);
     const admin = this.readAdmin(root);
     const recording = this.readRecording(root);
     if (!recording) {
@@ -124,6 +126,7 @@ class Reader {
       recording,
       breaker,
       limits,
+      forwarded,
       admin,
       flags,
       context,
@@ -485,7 +488,36 @@ class Reader {
       ratePerS: this.readRate(map, 'limits.rate') ?? d.ratePerS,
       maxEventLoopDelayMs: this.readDuration(map, 'maxEventLoopDelay', 'limits.maxEventLoopDelay', true) ?? d.maxEventLoopDelayMs,
       retryAfterS: Math.max(1, Math.round((this.readDuration(map, 'retryAfter', 'limits.retryAfter') ?? d.retryAfterS * 1000) / 1000)),
+      maxConnections: this.readPositive(map, 'maxConnections', 'limits.maxConnections') ?? d.maxConnections,
+      headerTimeoutMs: this.readDuration(map, 'headerTimeout', 'limits.headerTimeout') ?? d.headerTimeoutMs,
+      bodyTimeoutMs: this.readDuration(map, 'bodyTimeout', 'limits.bodyTimeout') ?? d.bodyTimeoutMs,
+      sendTimeoutMs: this.readDuration(map, 'sendTimeout', 'limits.sendTimeout') ?? d.sendTimeoutMs,
+      keepAliveTimeoutMs: this.readDuration(map, 'keepAliveTimeout', 'limits.keepAliveTimeout') ?? d.keepAliveTimeoutMs,
+      maxTargetLength: this.readSize(map, 'maxTargetLength', 'limits.maxTargetLength') ?? d.maxTargetLength,
+      maxHeaderSize: this.readSize(map, 'maxHeaderSize', 'limits.maxHeaderSize') ?? d.maxHeaderSize,
+      responseBuffer: this.readSize(map, 'responseBuffer', 'limits.responseBuffer') ?? d.responseBuffer,
+      maxWebSockets: this.readCount(map, 'maxWebSockets', 'limits.maxWebSockets') ?? d.maxWebSockets,
+      webSocketIdleTimeoutMs: this.readDuration(map, 'webSocketIdleTimeout', 'limits.webSocketIdleTimeout') ?? d.webSocketIdleTimeoutMs,
     };
+  }
+
+  private readPositive(map: YAMLMap, key: string, at: string): number | undefined {
+    const n = this.readCount(map, key, at);
+    if (n !== 0) return n;
+    this.report(this.child(map, key), at, 'must be a whole number > 0');
+    return undefined;
+  }
+
+  private readForwarded(root: YAMLMap): Config['forwarded'] {
+    const node = this.child(root, 'forwarded');
+    if (node === undefined || !this.assertMap(node, 'forwarded')) return { trust: [] };
+    const map = node as YAMLMap;
+    this.assertKeys(map, 'forwarded', KNOWN_KEYS.forwarded);
+    const trust = this.readStringList(map, 'trust', 'forwarded.trust') ?? [];
+    for (const entry of trust) {
+      if (!isAddressOrCidr(entry)) this.report(this.child(map, 'trust'), 'forwarded.trust', `"${entry}" is not an IP address or CIDR; write e.g. [10.0.0.0/8, 127.0.0.1, "::1"]`);
+    }
+    return { trust };
   }
 
   private readRouteLimit(item: YAMLMap, at: string): RouteConfig['limit'] {

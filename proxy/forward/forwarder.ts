@@ -1,12 +1,16 @@
 import type http from 'node:http';
-import type { Duplex } from 'node:stream';
-import httpProxy from 'http-proxy';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Pool, util, type Dispatcher } from 'undici';
 import { LEGACY, type Exchange, type UpstreamCall } from '../pipeline/exchange.ts';
+import { performance } from 'node:perf_hooks';
+import { errors } from '../errors.ts';
+import { SAFE_METHODS } from '../config/schema.ts';
+import { createUpgradeForwarder, type UpgradeDone, type UpgradePlan } from './forward-upgrade.ts';
+import { setForwardedHeaders, type PeerTrust } from './forwarded-headers.ts';
 import { isHopByHop, namedByConnection, stripHopByHop } from './hop-by-hop.ts';
 import { UpstreamDeadlines, type Deadline } from './upstream-deadlines.ts';
-import { classifyTransportError, respondWithError, toUpstreamError, UpstreamTimeoutError, type FallbackCause } from './upstream-error.ts';
+import { ClientTimeoutError, classifyTransportError, respondWithError, toUpstreamError, UpstreamTimeoutError, type FallbackCause } from './upstream-error.ts';
 
 /**
  * The only module that talks HTTP to upstreams. Bodies stream both ways; nothing is buffered.
@@ -16,20 +20,30 @@ import { classifyTransportError, respondWithError, toUpstreamError, UpstreamTime
  * the client's response. Measured (README, Performance): undici's Pool beats http-proxy with a
  * keep-alive http.Agent by more than 2× in CPU per request, and dispatching directly beats
  * undici's own `pool.stream()` (an AsyncResource, a `finished()` watcher and a parsed header
- * object per request). http-proxy stays the WebSocket-upgrade path.
+ * object per request). http-proxy stays the WebSocket-upgrade path (forward-upgrade.ts).
  */
 export interface Forwarder {
   /** sends the request to exchange.decision.target and streams its answer to the client */
   forward(exchange: Exchange, plan: ForwardPlan): void;
-  forwardUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, target: URL): void;
+  /** an upgrade request (WebSocket handshake) to exchange.decision.target, then bytes both ways */
+  forwardUpgrade(exchange: Exchange, socket: Socket, head: Buffer, plan: UpgradePlan, done: UpgradeDone): void;
   close(): Promise<void>;
 }
 
 /** How a kind of request is forwarded. Built once per config, so a request allocates none. */
 export interface ForwardPlan {
+  /** the upstream's timeout: waiting for a free connection, then for the answer's headers once the request is sent, then between body parts */
   readonly timeoutMs: number;
+  /** limits.bodyTimeout: the longest gap in the client's request body */
+  readonly bodyTimeoutMs: number;
+  /** limits.sendTimeout: the longest a client may take no bytes while its answer waits */
+  readonly sendTimeoutMs: number;
+  /** limits.responseBuffer: answer bytes held for a slow client before the upstream is paused */
+  readonly responseBuffer: number;
   /** answer with x-strangler-target: <the primary upstream> */
   readonly targetHeader: boolean;
+  /** whose X-Forwarded-* headers are believed */
+  readonly trust: PeerTrust;
   /** told the service's outcome once per request: false for a 5xx or no answer (the breakers) */
   readonly outcomes?: { record(service: string, ok: boolean): void };
   /**
@@ -61,27 +75,32 @@ export function createForwarder(logger: Logger): Forwarder {
   const context: CallContext = {
     logger,
     deadlines,
-    send(exchange, plan, hasBody) {
+    send(exchange, plan, hasBody, attempt = 0) {
       const { req } = exchange;
-      const call = new ForwardCall(exchange, plan, hasBody, context);
+      const call = new ForwardCall(exchange, plan, hasBody, context, attempt);
       exchange.upstream = call;
-      poolFor(exchange.decision!.target).dispatch(
-        {
-          path: req.url ?? '/',
-          method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
-          headers: req.headers as Record<string, string>,
-          body: hasBody ? (exchange.tap ? exchange.tap.requestBody(req) : req) : null,
-          // the timeout is ForwardCall's own (UpstreamDeadlines): no timer object per request
-          headersTimeout: 0,
-          bodyTimeout: 0,
-        },
-        call,
-      );
+      try {
+        // dispatch's false means "queued behind busy connections", not refused: the deadline bounds the wait
+        poolFor(exchange.decision!.target).dispatch(
+          {
+            path: req.url ?? '/',
+            method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+            headers: req.headers as Record<string, string>,
+            body: hasBody ? (exchange.tap ? exchange.tap.requestBody(req) : req) : null,
+            // the timeout is ForwardCall's own (UpstreamDeadlines): no timer object per request
+            headersTimeout: 0,
+            bodyTimeout: 0,
+          },
+          call,
+        );
+      } catch (err) {
+        // undici refused the request itself: it stays this request's failure, never the process's
+        call.onError(err as Error);
+      }
     },
   };
 
-  const wsProxy = httpProxy.createProxyServer({ xfwd: true, ws: true });
-  wsProxy.on('error', () => {});
+  const upgrades = createUpgradeForwarder(logger);
 
   return {
     forward(exchange, plan) {
@@ -89,18 +108,13 @@ export function createForwarder(logger: Logger): Forwarder {
       const headers = req.headers;
       const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
       stripHopByHop(headers);
-      addForwardedHeaders(req);
+      setForwardedHeaders(req, plan.trust);
       context.send(exchange, plan, hasBody);
     },
-    forwardUpgrade(req, socket, head, target) {
-      wsProxy.ws(req, socket, head, { target }, (err: NodeJS.ErrnoException) => {
-        logger.warn({ target: target.origin, err }, 'websocket upgrade failed');
-        socket.destroy();
-      });
-    },
+    forwardUpgrade: upgrades.forward,
     async close() {
       deadlines.close();
-      wsProxy.close();
+      upgrades.close();
       await Promise.all([...pools.values()].map((pool) => pool.destroy()));
     },
   };
@@ -110,24 +124,32 @@ export function createForwarder(logger: Logger): Forwarder {
 interface CallContext {
   readonly logger: Logger;
   readonly deadlines: UpstreamDeadlines;
-  /** sends a request (again, to legacy, when a service failed a safe one) */
-  send(exchange: Exchange, plan: ForwardPlan, hasBody: boolean): void;
+  /** sends a request (again, to legacy, when a service failed a safe one; or once more on a fresh connection) */
+  send(exchange: Exchange, plan: ForwardPlan, hasBody: boolean, attempt?: number): void;
 }
 
 const CLIENT_GONE = 'the client closed the connection';
 
 /**
- * One request to one upstream, as undici's dispatcher drives it: onConnect, onHeaders, onData…,
- * onComplete, or onError at any point. This is undici's native handler interface (its own
- * request() and stream() are built on it); the newer controller interface is adapted to this
- * one by a wrapper per request, with a parsed header object we do not need.
+ * Where a request to an upstream stands, for its one deadline: waiting for a free connection,
+ * streaming the client's body, waiting for the answer's headers, reading its body, or waiting
+ * for the client to take what was sent. Each phase has its own timeout and its own culprit:
+ * only 'headers' and 'body' are the upstream's.
+ */
+type Phase = 'queued' | 'request-body' | 'headers' | 'body' | 'client';
+
+/**
+ * One request to one upstream, as undici's dispatcher drives it: onConnect, onBodySent…,
+ * onRequestSent, onHeaders, onData…, onComplete, or onError at any point. This is undici's
+ * native handler interface (its own request() and stream() are built on it); the newer
+ * controller interface is adapted to this one by a wrapper per request, with a parsed header
+ * object we do not need.
  */
 class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline {
   private abort: ((err?: Error) => void) | null = null;
-  /** the upstream was late before undici handed us a way to abort */
-  private expired: Error | null = null;
-  /** undici is waiting for the answer's headers (else for its body) */
-  private awaitingHeaders = true;
+  private phase: Phase = 'queued';
+  /** the client was answered while the request still waited for a connection: it must never be sent */
+  private answeredWhileQueued = false;
   deadlineAt: number;
   deadlinePrev: Deadline | null = null;
   deadlineNext: Deadline | null = null;
@@ -146,16 +168,31 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline 
     /** a request body has been streamed to the upstream already: it cannot be sent again */
     private readonly hasBody: boolean,
     private readonly context: CallContext,
+    /** 1 when this is the retry of a safe request whose reused connection was closed under it */
+    private readonly attempt: number,
   ) {
-    // upstreamTimeout: the answer's headers within timeoutMs of sending, then no gap in its body longer than that
-    this.deadlineAt = context.deadlines.now() + plan.timeoutMs;
+    // every deadline counts from a fresh clock read, never from the sweep's last tick
+    this.deadlineAt = performance.now() + plan.timeoutMs;
     context.deadlines.watch(this);
   }
 
   onDeadline(): void {
-    const err = new UpstreamTimeoutError(this.awaitingHeaders ? 'headers' : 'body', this.plan.timeoutMs);
-    if (this.abort) this.abort(err);
-    else this.expired = err;
+    const { plan } = this;
+    switch (this.phase) {
+      case 'queued':
+        // nothing was sent: the client hears so at once, and the request is dropped when undici reaches it
+        this.answeredWhileQueued = true;
+        this.answerBusy();
+        return;
+      case 'request-body':
+        this.abort!(new ClientTimeoutError('body', plan.bodyTimeoutMs));
+        return;
+      case 'client':
+        this.abort!(new ClientTimeoutError('send', plan.sendTimeoutMs));
+        return;
+      default:
+        this.abort!(new UpstreamTimeoutError(this.phase === 'headers' ? 'headers' : 'body', plan.timeoutMs));
+    }
   }
 
   /** the client went away: stop the upstream request (undici then calls onError) */
@@ -172,14 +209,25 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline 
   onConnect(abort: (err?: Error) => void): void {
     this.abort = abort;
     if (this.cancelled) abort(new Error(CLIENT_GONE));
-    else if (this.expired) abort(this.expired);
+    else if (this.answeredWhileQueued) abort(new Error('the client was answered while the request waited for a connection'));
+    else if (this.hasBody) this.restart('request-body', this.plan.bodyTimeoutMs);
+    else this.restart('headers', this.plan.timeoutMs);
+  }
+
+  /** a part of the client's body went to the upstream: the client is not stalled */
+  onBodySent(): void {
+    if (this.phase === 'request-body') this.deadlineAt = performance.now() + this.plan.bodyTimeoutMs;
+  }
+
+  /** the whole request is with the upstream: its own timeout starts now */
+  onRequestSent(): void {
+    if (this.phase === 'request-body') this.restart('headers', this.plan.timeoutMs);
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true; // 1xx: Node's server answers the client's own Expect
     const { exchange, plan } = this;
-    this.awaitingHeaders = false;
-    this.deadlineAt = this.context.deadlines.now() + plan.timeoutMs;
+    this.restart('body', plan.timeoutMs);
     const res = exchange.res;
     const primary = exchange.decision!.primary;
     this.settle(statusCode < 500);
@@ -198,19 +246,26 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline 
   }
 
   onData(chunk: Buffer): boolean {
-    this.deadlineAt = this.context.deadlines.now() + this.plan.timeoutMs;
     if (this.drainingForFallback) return true;
     this.exchange.tap?.chunk(chunk);
     const res = this.exchange.res;
-    if (res.write(chunk)) return true;
-    // the client reads slower than the upstream sends: undici pauses until the response drains,
-    // and a slow client is not a late upstream
-    this.deadlineAt = Infinity;
+    // a client slower than the upstream is given up to responseBuffer bytes held in memory, so a
+    // small answer frees its upstream connection at once whatever the client does (nginx's
+    // proxy_buffering); past that the upstream is paused and the client has sendTimeout to read
+    if (res.write(chunk) || res.writableLength <= this.plan.responseBuffer) {
+      this.deadlineAt = performance.now() + this.plan.timeoutMs;
+      return true;
+    }
+    this.phase = 'client';
+    this.deadlineAt = performance.now() + this.plan.sendTimeoutMs;
     if (!this.waitsForDrain) {
       this.waitsForDrain = true;
       res.on('drain', () => {
-        this.deadlineAt = this.context.deadlines.now() + this.plan.timeoutMs;
-        this.resume!();
+        if (this.phase !== 'client') return;
+        this.restart('body', this.plan.timeoutMs);
+        // drain can be emitted while another answer's parser runs (a pipelined client's next
+        // response flushing inside this one's end()); undici's parser is not reentrant
+        queueMicrotask(this.resume!);
       });
     }
     return false;
@@ -224,6 +279,8 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline 
       return;
     }
     const { res, tap } = this.exchange;
+    // the upstream is done; what the client has not taken yet is held (at most responseBuffer), for at most sendTimeout
+    if (res.writableLength > 0) res.socket?.setTimeout(this.plan.sendTimeoutMs);
     if (!tap) {
       res.end();
       return;
@@ -243,6 +300,7 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline 
   onError(err: Error): void {
     this.abort = null;
     this.context.deadlines.unwatch(this);
+    if (this.answeredWhileQueued) return;
     const { exchange, plan } = this;
     const { logger } = this.context;
     const { res } = exchange;
@@ -252,18 +310,56 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline 
       if (!res.destroyed) this.answerFromLegacy(`${primary} answered 5xx`, '5xx');
       return;
     }
-    this.settle(false);
+    if (err instanceof ClientTimeoutError) {
+      // the client stalled: nothing counts against the upstream
+      exchange.tap?.fail(err);
+      exchange.rejected = err.phase === 'body' ? 'body-timeout' : 'send-timeout';
+      logger.info({ reqId: exchange.id, route: exchange.route?.name ?? null, target: primary, phase: err.phase }, 'client too slow; request cut');
+      if (err.phase === 'body' && !res.headersSent) {
+        res.shouldKeepAlive = false; // the rest of its body may still be on the way
+        respondWithError(res, errors.requestBodyTimeout(plan.bodyTimeoutMs), exchange.id);
+      } else res.destroy();
+      return;
+    }
+    if (this.cancelled || (res.destroyed && !res.writableFinished)) {
+      // the client went away first: the upstream did nothing wrong
+      exchange.tap?.fail(err);
+      return;
+    }
     const kind = classifyTransportError(err as NodeJS.ErrnoException);
-    if (this.canFallBack() && !res.headersSent && !res.destroyed && !this.cancelled) {
+    if (kind === 'reset' && this.phase === 'headers' && this.attempt === 0 && !this.hasBody && !res.headersSent && SAFE_METHODS.has(exchange.req.method!)) {
+      // a reused keep-alive connection the upstream had just closed: a safe request is sent once more
+      logger.info({ reqId: exchange.id, route: exchange.route?.name ?? null, target: primary, err: (err as NodeJS.ErrnoException).code ?? err.message }, 'upstream closed the connection; safe request retried once');
+      this.context.send(exchange, plan, false, 1);
+      return;
+    }
+    this.settle(false);
+    if (this.canFallBack() && !res.headersSent && !res.destroyed) {
       this.answerFromLegacy(`${primary}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, kind);
       return;
     }
     exchange.tap?.fail(err);
-    if (this.cancelled || (res.destroyed && !res.writableFinished)) return; // the client went away first
     exchange.failure = kind;
     logger.warn({ reqId: exchange.id, route: exchange.route?.name ?? null, target: primary, kind, err }, 'upstream failed');
     if (plan.targetHeader && !res.headersSent) res.setHeader(TARGET_HEADER, primary);
     respondWithError(res, toUpstreamError(kind, err, primary, exchange.decision!.target, plan.timeoutMs), exchange.id);
+  }
+
+  private restart(phase: Phase, ms: number): void {
+    this.phase = phase;
+    this.deadlineAt = performance.now() + ms;
+  }
+
+  /** the request waited its whole timeout for a connection: 503, it was never sent */
+  private answerBusy(): void {
+    const { exchange, plan } = this;
+    const primary = exchange.decision!.primary;
+    exchange.tap?.fail(new Error('no upstream connection became free'));
+    exchange.rejected = 'upstream-busy';
+    this.context.logger.warn({ reqId: exchange.id, route: exchange.route?.name ?? null, target: primary, waitedMs: plan.timeoutMs }, 'upstream connections busy; request not sent');
+    if (exchange.res.destroyed) return;
+    exchange.res.setHeader('retry-after', '1');
+    respondWithError(exchange.res, errors.upstreamBusy(primary, exchange.decision!.target.origin, plan.timeoutMs), exchange.id);
   }
 
   private canFallBack(): boolean {
@@ -304,6 +400,8 @@ function responseHeaders(raw: Buffer[]): string[] {
       if (lower === 'connection') connection = raw[i + 1].toString('latin1');
       continue;
     }
+    // the proxy's own headers are the proxy's to send: an upstream's would read as the proxy's
+    if (lower.length > 12 && lower.charCodeAt(0) === 120 /* x */ && lower.startsWith('x-strangler-')) continue;
     out.push(name, raw[i + 1].toString('latin1'));
   }
   const named = namedByConnection(connection);
@@ -312,15 +410,4 @@ function responseHeaders(raw: Buffer[]): string[] {
   const filtered: string[] = [];
   for (let i = 0; i < out.length; i += 2) if (!named.includes(out[i].toLowerCase())) filtered.push(out[i], out[i + 1]);
   return filtered;
-}
-
-/** X-Forwarded-For/-Proto/-Host/-Port, appending to what an earlier proxy set. */
-function addForwardedHeaders(req: http.IncomingMessage): void {
-  const headers = req.headers;
-  const address = req.socket.remoteAddress ?? '';
-  const prior = headers['x-forwarded-for'];
-  headers['x-forwarded-for'] = prior ? `${prior}, ${address}` : address;
-  headers['x-forwarded-proto'] ??= (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
-  headers['x-forwarded-host'] ??= headers.host ?? '';
-  headers['x-forwarded-port'] ??= String(req.socket.localPort ?? '');
 }

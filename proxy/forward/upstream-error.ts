@@ -57,3 +57,16 @@ export function respondWithError(res: ServerResponse, error: StranglerError, req
   });
   res.end(body);
 }
+
+/** The client, not the upstream, stalled: its request body (body) or its reading of the answer (send). Never counts against an upstream. */
+export class ClientTimeoutError extends Error {
+  readonly code = 'CLIENT_TIMEOUT';
+
+  constructor(
+    readonly phase: 'body' | 'send',
+    timeoutMs: number,
+  ) {
+    super(phase === 'body' ? `the request body stalled for more than ${timeoutMs} ms` : `the client read nothing of the answer for ${timeoutMs} ms`);
+    this.name = 'ClientTimeoutError';
+  }
+}

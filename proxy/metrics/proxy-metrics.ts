@@ -32,6 +32,8 @@ export interface ProxyMetrics {
   recordComparison(route: string, outcome: ComparisonOutcome): void;
   /** scope: a route name or "global"; reason: a fixed word, never free text */
   recordShed(scope: string, reason: string): void;
+  /** a client's request or connection refused by a limit or a check; reason: a fixed word (REJECT_REASONS) */
+  recordRejected(reason: RejectReason): void;
   setShare(route: string, percent: number): void;
   setRolloutStep(route: string, step: number): void;
   setBreakerState(service: string, state: BreakerState): void;
@@ -50,6 +52,24 @@ export interface ProxyMetricsOptions {
 }
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** Why the proxy refused a client itself (Reliability and security in the README lists them). */
+export const REJECT_REASONS = [
+  'bad-target',
+  'target-too-long',
+  'duplicate-host',
+  'header-timeout',
+  'body-timeout',
+  'send-timeout',
+  'malformed',
+  'header-too-large',
+  'connection-limit',
+  'websocket-limit',
+  'websocket-idle',
+  'websocket-body',
+  'upstream-busy',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export const UNMATCHED_ROUTE = '(unmatched)';
 export const OTHER_ROUTE = '(other)';
@@ -95,6 +115,8 @@ export function createProxyMetrics(options: ProxyMetricsOptions = {}): ProxyMetr
   });
   const comparisons = new Counter({ name: `${prefix}shadow_comparisons_total`, help: 'Shadow comparisons, by route and outcome.', labelNames: ['route', 'outcome'], registers });
   const shed = new Counter({ name: `${prefix}shed_total`, help: 'Requests refused to protect an upstream, by scope (route or global) and reason.', labelNames: ['scope', 'reason'], registers });
+  const rejected = new Counter({ name: `${prefix}rejected_total`, help: 'Client requests and connections the proxy refused itself, by reason (a limit, a timeout or a malformed request).', labelNames: ['reason'], registers });
+  for (const reason of REJECT_REASONS) rejected.labels(reason);
   const share = new Gauge({ name: `${prefix}route_share_percent`, help: 'Share of a route’s traffic answered by its service, in percent.', labelNames: ['route'], registers });
   const rolloutStep = new Gauge({ name: `${prefix}rollout_step`, help: 'Current step of a route’s rollout plan.', labelNames: ['route'], registers });
   const breakerOpen = new Gauge({ name: `${prefix}breaker_open`, help: 'Circuit breaker per service: 1 open, 0.5 half-open, 0 closed.', labelNames: ['service'], registers });
@@ -177,6 +199,10 @@ export function createProxyMetrics(options: ProxyMetricsOptions = {}): ProxyMetr
     recordShed(scope, reason) {
       const series = seriesOf(scope);
       counterOf(series, `shed\n${reason}`, shed, [series.label, reason]).inc();
+    },
+
+    recordRejected(reason) {
+      rejected.labels(reason).inc();
     },
 
     setShare(route, percent) {

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { RouteConfig } from '../config/schema.ts';
 import type { FallbackCause, UpstreamFailureKind } from '../forward/upstream-error.ts';
+import type { RejectReason } from '../metrics/proxy-metrics.ts';
 
 export const LEGACY = 'legacy';
 
@@ -80,6 +81,8 @@ export interface Exchange {
   shed: string | undefined;
   /** set when a service failed this safe request before legacy answered it (decision reason fallback) */
   fellBack: { service: string; cause: FallbackCause } | undefined;
+  /** set when the proxy refused the request itself (a check or a client-side limit) */
+  rejected: RejectReason | undefined;
   /** set by the load shedder while the request counts against its limits */
   admitted: true | { inFlight: number } | undefined;
   /** the request to the upstream, while the forwarder has one */
@@ -93,5 +96,5 @@ export interface UpstreamCall {
 }
 
 export function createExchange(id: string, req: IncomingMessage, res: ServerResponse, startedAt: number): Exchange {
-  return { id, req, res, startedAt, route: null, force: undefined, decision: undefined, failure: undefined, tap: undefined, shed: undefined, fellBack: undefined, admitted: undefined, upstream: undefined };
+  return { id, req, res, startedAt, route: null, force: undefined, decision: undefined, failure: undefined, tap: undefined, shed: undefined, fellBack: undefined, rejected: undefined, admitted: undefined, upstream: undefined };
 }

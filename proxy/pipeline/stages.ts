@@ -12,6 +12,10 @@ import type { ShadowRunner } from '../shadow/shadow-runner.ts';
 import type { BreakerBoard } from '../safety/circuit-breaker.ts';
 import type { LoadShedder } from '../safety/load-shedder.ts';
 import { SAFE_METHODS } from '../config/schema.ts';
+import type { PeerTrust } from '../forward/forwarded-headers.ts';
+import { readTargetForm } from '../routing/request-target.ts';
+import type { RejectReason } from '../metrics/proxy-metrics.ts';
+import type { StranglerError } from '../errors.ts';
 import { chainTaps, LEGACY, type Exchange } from './exchange.ts';
 
 /** What the stages read; swapped as a whole when the config is reloaded. */
@@ -29,6 +33,8 @@ export interface ProxyState {
   readonly redactor: Redactor;
   /** how the forward stage sends requests (forwardPlans) */
   readonly plans: ForwardPlans;
+  /** whose X-Forwarded-* headers are believed (config.forwarded.trust) */
+  readonly trust: PeerTrust;
 }
 
 /** The forward stage's three kinds of request, planned once per config. */
@@ -40,21 +46,71 @@ export interface ForwardPlans {
   readonly toService: ForwardPlan;
 }
 
-export function forwardPlans(config: Config, breakers: BreakerBoard): ForwardPlans {
-  const { upstreamTimeoutMs: timeoutMs, targetHeader } = config;
-  const toLegacy: ForwardPlan = { timeoutMs, targetHeader };
+export function forwardPlans(config: Config, breakers: BreakerBoard, trust: PeerTrust): ForwardPlans {
+  const { upstreamTimeoutMs: timeoutMs, targetHeader, limits } = config;
+  const base = { timeoutMs, targetHeader, trust, bodyTimeoutMs: limits.bodyTimeoutMs, sendTimeoutMs: limits.sendTimeoutMs, responseBuffer: limits.responseBuffer };
+  const toLegacy: ForwardPlan = base;
   return {
     toLegacy,
-    toServiceSafe: { timeoutMs, targetHeader, outcomes: breakers, fallback: { target: config.legacy, plan: toLegacy } },
-    toService: { timeoutMs, targetHeader, outcomes: breakers },
+    toServiceSafe: { ...base, outcomes: breakers, fallback: { target: config.legacy, plan: toLegacy } },
+    toService: { ...base, outcomes: breakers },
   };
 }
 
 /** A stage returns false when it has answered the request itself and the rest must not run. */
 export type Stage = (exchange: Exchange, state: ProxyState) => boolean;
 
+/** The proxy answers the request itself with a client error, counted by reason. */
+function reject(exchange: Exchange, reason: RejectReason, error: StranglerError): false {
+  exchange.rejected = reason;
+  respondWithError(exchange.res, error, exchange.id);
+  return false;
+}
+
 const FORCE_HEADER = 'x-strangler-force';
 const SECRET_HEADER = 'x-strangler-secret';
+const ALLOW_ALL = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+const STRANGLER_PREFIX = 'x-strangler-';
+
+/**
+ * What a client may not send, refused or removed before anything else looks at the request:
+ * a target that is not origin-form (converted or refused, see request-target.ts), one longer
+ * than limits.maxTargetLength, two Host headers (RFC 9112 §3.2: 400), and any x-strangler-*
+ * header but a tester's force and secret (the proxy's own markers, e.g. x-strangler-copy,
+ * must not be forgeable). One pass over the raw header names; nothing is allocated when there
+ * is nothing to remove.
+ */
+export const checkRequest: Stage = (exchange, { config }) => {
+  const req = exchange.req;
+  const url = req.url!;
+  if (url.length > config.limits.maxTargetLength) return reject(exchange, 'target-too-long', errors.requestTargetTooLong(url.length, config.limits.maxTargetLength));
+  if (url.charCodeAt(0) !== 47 /* / */) {
+    const form = readTargetForm(req.method!, url);
+    if (form.kind === 'asterisk') {
+      // OPTIONS * asks about the server as a whole: the proxy answers for every upstream
+      exchange.res.writeHead(200, { allow: ALLOW_ALL, 'content-length': '0' });
+      exchange.res.end();
+      return false;
+    }
+    if (form.kind !== 'absolute') return reject(exchange, 'bad-target', errors.badRequestTarget());
+    req.url = form.url;
+    req.headers.host = form.host;
+  }
+  const raw = req.rawHeaders;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.length === 4) {
+      if ((name.charCodeAt(0) | 32) === 104 /* h */ && name.toLowerCase() === 'host') hosts++;
+    } else if (name.length > STRANGLER_PREFIX.length && (name.charCodeAt(0) | 32) === 120 /* x */ && name.charCodeAt(1) === 45 /* - */) {
+      const lower = name.toLowerCase();
+      if (lower.startsWith(STRANGLER_PREFIX) && lower !== FORCE_HEADER && lower !== SECRET_HEADER) delete req.headers[lower];
+    }
+  }
+  if (hosts > 1) return reject(exchange, 'duplicate-host', errors.duplicateHost());
+  return true;
+};
+
 
 /** Testers pick a side with x-strangler-force, honoured only with the right x-strangler-secret.
  *  Both headers are removed either way: no upstream ever sees them. */
@@ -150,7 +206,7 @@ export const forward: Stage = (exchange, { forwarder, plans }) => {
 };
 
 /** The life of a request, in order. */
-export const STAGES: readonly Stage[] = [readTesterOverride, matchRoute, shedLoad, decide, copyToCandidate, recordTraffic, forward];
+export const STAGES: readonly Stage[] = [checkRequest, readTesterOverride, matchRoute, shedLoad, decide, copyToCandidate, recordTraffic, forward];
 
 export function runStages(exchange: Exchange, state: ProxyState): void {
   for (let i = 0; i < STAGES.length; i++) {

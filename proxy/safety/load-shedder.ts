@@ -14,11 +14,14 @@ export interface LoadShedder {
   admit(exchange: Exchange, config: Config): ShedReason | null;
   /** the admitted request's response closed (the server's one close listener calls it) */
   release(exchange: Exchange): void;
-  readonly stats: { inFlight: number; shed: Record<ShedKind, number>; eventLoopDelayMs: number };
+  /** an upgraded connection counts as a request in flight while it is open, and against limits.maxWebSockets */
+  admitUpgrade(config: Config): ShedReason | null;
+  releaseUpgrade(): void;
+  readonly stats: { inFlight: number; upgrades: number; shed: Record<ShedKind, number>; eventLoopDelayMs: number };
   close(): void;
 }
 
-export type ShedKind = 'global-concurrency' | 'global-rate' | 'route-concurrency' | 'route-rate' | 'event-loop';
+export type ShedKind = 'global-concurrency' | 'global-rate' | 'route-concurrency' | 'route-rate' | 'event-loop' | 'websockets';
 
 export interface ShedReason {
   kind: ShedKind;
@@ -47,7 +50,7 @@ interface RouteLoad {
 }
 
 export function createLoadShedder(): LoadShedder {
-  const stats = { inFlight: 0, shed: { 'global-concurrency': 0, 'global-rate': 0, 'route-concurrency': 0, 'route-rate': 0, 'event-loop': 0 }, eventLoopDelayMs: 0 };
+  const stats = { inFlight: 0, upgrades: 0, shed: { 'global-concurrency': 0, 'global-rate': 0, 'route-concurrency': 0, 'route-rate': 0, 'event-loop': 0, websockets: 0 }, eventLoopDelayMs: 0 };
   const global = { tokens: -1, refilledAt: 0 };
   const routes = new Map<string, RouteLoad>();
   let loop: IntervalHistogram | undefined;
@@ -103,6 +106,17 @@ export function createLoadShedder(): LoadShedder {
       // one listener per request is the server's: it calls release()
       exchange.admitted = load ?? true;
       return null;
+    },
+    admitUpgrade({ limits }) {
+      if (stats.inFlight >= limits.maxConcurrent) return shed('global-concurrency', 'global', `${stats.inFlight} requests and upgraded connections in flight (limits.maxConcurrent)`);
+      if (stats.upgrades >= limits.maxWebSockets) return shed('websockets', 'global', `${stats.upgrades} upgraded connections open (limits.maxWebSockets)`);
+      stats.inFlight++;
+      stats.upgrades++;
+      return null;
+    },
+    releaseUpgrade() {
+      stats.inFlight--;
+      stats.upgrades--;
     },
     release(exchange) {
       const admitted = exchange.admitted;
