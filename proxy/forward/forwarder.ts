@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { Pool, util, type Dispatcher } from 'undici';
+import { Client, Pool, util, type Dispatcher } from 'undici';
 import { LEGACY, type Exchange, type UpstreamCall } from '../pipeline/exchange.ts';
 import { performance } from 'node:perf_hooks';
 import { errors } from '../errors.ts';
@@ -79,9 +79,11 @@ export function createForwarder(logger: Logger): Forwarder {
       const { req } = exchange;
       const call = new ForwardCall(exchange, plan, hasBody, context, attempt);
       exchange.upstream = call;
+      // a retry goes on a connection of its own: the pool's other idle ones may be closing too
+      const dispatcher = attempt === 0 ? poolFor(exchange.decision!.target) : (call.ownClient = new Client(exchange.decision!.target.origin));
       try {
         // dispatch's false means "queued behind busy connections", not refused: the deadline bounds the wait
-        poolFor(exchange.decision!.target).dispatch(
+        dispatcher.dispatch(
           {
             path: req.url ?? '/',
             method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
@@ -161,6 +163,8 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline 
   private cancelled = false;
   private resume: (() => void) | null = null;
   private waitsForDrain = false;
+  /** the retry's own connection, closed once the call is over */
+  ownClient: Client | null = null;
 
   constructor(
     private readonly exchange: Exchange,
@@ -274,6 +278,7 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline 
   onComplete(): void {
     this.abort = null;
     this.context.deadlines.unwatch(this);
+    if (this.ownClient) void this.ownClient.close();
     if (this.drainingForFallback) {
       if (!this.exchange.res.destroyed) this.answerFromLegacy(`${this.exchange.decision!.primary} answered 5xx`, '5xx');
       return;
@@ -300,6 +305,7 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline 
   onError(err: Error): void {
     this.abort = null;
     this.context.deadlines.unwatch(this);
+    if (this.ownClient) void this.ownClient.destroy();
     if (this.answeredWhileQueued) return;
     const { exchange, plan } = this;
     const { logger } = this.context;
