@@ -76,6 +76,7 @@ const CASES: SmugglingCase[] = [
   { name: 'host-space-before-colon', bytes: (p) => `GET ${p} HTTP/1.1\r\nHost : x\r\n\r\n` },
   // RFC 9112 §3.2: a request with more than one Host field line must be answered 400
   { name: 'two-host-headers', bytes: (p) => `GET ${p} HTTP/1.1\r\nHost: x\r\nHost: evil.example\r\n\r\n` },
+  { name: 'two-host-headers-same-value', bytes: (p) => `GET ${p} HTTP/1.1\r\nHost: x\r\nhost: x\r\n\r\n` },
 ];
 
 /**
@@ -194,24 +195,73 @@ t.test('valid but unusual framing is read once, the same way the upstream gets i
 });
 
 t.test('garbage pipelined behind a slow request does not corrupt the answer in flight', async (t) => {
-  const slowBody = 'slow answer, complete';
-  // /slow is answered only after the proxy has had time to read the garbage behind it
-  const upstream = await startByteUpstream((socket, received) => answerEachRequest(socket, received, (target) => (target.startsWith('/slow') ? slowBody : `ok ${target}`), 300));
+  const FIRST = 'first half of the slow answer, ';
+  const SECOND = 'second half, complete';
+  // /slow: the head and half the body at once, the rest 300 ms later; anything else at once
+  const upstream = await startByteUpstream((socket, received) => {
+    let cursor = 0;
+    socket.on('data', () => {
+      for (;;) {
+        const text = received();
+        const headEnd = text.indexOf('\r\n\r\n', cursor);
+        if (headEnd < 0) return;
+        const head = text.slice(cursor, headEnd);
+        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+        if (text.length < headEnd + 4 + length) return;
+        cursor = headEnd + 4 + length;
+        const target = head.split(' ')[1];
+        if (target === '/slow') {
+          socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${FIRST.length + SECOND.length}\r\n\r\n${FIRST}`);
+          setTimeout(() => socket.write(SECOND), 300);
+        } else socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${target.length}\r\n\r\n${target}`);
+      }
+    });
+  });
   const proxy = await startTestProxy({ dir: t.testdir(), legacy: upstream.url });
   t.teardown(async () => {
     await proxy.close();
     await upstream.close();
   });
-  for (const garbage of ['GARBAGE\r\n\r\n', 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n', '\0\0\0\r\n\r\n']) {
-    const conn = await openRaw(proxy.url, (fn) => t.teardown(fn));
-    conn.write(`GET /slow HTTP/1.1\r\nHost: x\r\n\r\n${garbage}`);
-    const answer = await conn.closed(5000).catch(() => conn.received());
-    conn.destroy();
-    const statuses = statusLines(answer);
-    t.equal(statuses[0], 200, `${JSON.stringify(garbage)}: the first thing on the wire is the slow request's own answer (got ${JSON.stringify(answer.slice(0, 120))})`);
-    const bodyAt = answer.indexOf('\r\n\r\n') + 4;
-    t.equal(answer.slice(bodyAt, bodyAt + slowBody.length), slowBody, `${JSON.stringify(garbage)}: and it is complete, with no other bytes inside it`);
-    t.ok(statuses.slice(1).every((s) => s === 400), `${JSON.stringify(garbage)}: anything after it is a 400 for the garbage`);
-  }
-  t.equal((await request(`${proxy.url}/normal`)).status, 200, 'the proxy still answers a normal request');
+  const GARBAGE = ['GARBAGE\r\n\r\n', 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n', '\0\0\0\r\n\r\n'];
+
+  t.test('garbage that comes once the answer has begun: no byte of a 400 inside the answer', async (t) => {
+    for (const garbage of GARBAGE) {
+      const conn = await openRaw(proxy.url, (fn) => t.teardown(fn));
+      conn.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+      await conn.waitFor(new RegExp(FIRST));
+      conn.write(garbage);
+      const closed = await conn.closed(5000).then(() => true, () => false);
+      const answer = conn.received();
+      conn.destroy();
+      const what = JSON.stringify(garbage);
+      t.equal(statusLines(answer)[0], 200, `${what}: the answer on the wire is the slow request's own`);
+      const rest = answer.slice(answer.indexOf('\r\n\r\n') + 4);
+      const full = FIRST + SECOND;
+      const body = rest.slice(0, full.length);
+      t.equal(body, full.slice(0, body.length), `${what}: its body holds only the upstream's bytes (got ${JSON.stringify(rest.slice(0, 200))})`);
+      t.ok(rest.length <= full.length || /^HTTP\/1\.1 400 /.test(rest.slice(full.length)), `${what}: anything after the whole answer is a 400 for the garbage`);
+      // an answer cut short must end with the connection, so the client sees the cut
+      t.ok(body === full || closed, `${what}: the answer is complete, or the connection is closed`);
+    }
+  });
+
+  t.test('garbage that comes before the answer: no 400 stands in for a request the upstream executed', async (t) => {
+    for (const garbage of GARBAGE) {
+      const before = upstream.allBytes().length;
+      const conn = await openRaw(proxy.url, (fn) => t.teardown(fn));
+      conn.write(`POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi${garbage}`);
+      await conn.closed(5000).catch(() => {});
+      const answer = conn.received();
+      conn.destroy();
+      const what = JSON.stringify(garbage);
+      const executed = upstream.allBytes().slice(before).includes('POST /slow ');
+      const statuses = statusLines(answer);
+      if (executed) t.ok(statuses.length === 0 || statuses[0] === 200, `${what}: the POST reached the upstream, so its answer is its own or none (got ${JSON.stringify(answer.slice(0, 120))})`);
+      else t.ok(statuses.length === 0 || statuses[0] === 400, `${what}: the POST was not forwarded: 400 or no answer`);
+    }
+  });
+
+  t.test('the proxy still answers a normal request', async (t) => {
+    t.equal((await request(`${proxy.url}/normal`)).status, 200);
+  });
 });
