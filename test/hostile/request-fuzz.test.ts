@@ -6,8 +6,9 @@
  * bytes, headers from a dictionary of dangerous ones (Upgrade, Trailer, Expect, TE,
  * Transfer-Encoding, Content-Length variants, X-Forwarded-*, hop-by-hop names…), very long
  * lines, many headers, odd methods and targets (`*`, `ftp://x/`, `HTTP://x/`…). Cases go out
- * over WORKERS connections at a time; each connection writes its bytes, half-closes, and must be
- * closed by the proxy within CONNECTION_DEADLINE_MS.
+ * over WORKERS connections at a time; each connection writes its bytes, half-closes (at once, or
+ * once an answer has begun), and must be closed by the proxy within CONNECTION_DEADLINE_MS.
+ * A normal GET every PROBE_EVERY cases must get 200 throughout.
  *
  * Default (npm test): seed 1, 3 000 cases, well under 40 s. The seed is printed; a failure is
  * replayed with the same seed. Longer local runs:
@@ -33,8 +34,10 @@ const COUNT = Number(process.env.STRANGLER_FUZZ_COUNT ?? 3000);
 const WORKERS = 16;
 /** longer than the proxy's upstreamTimeout (2 s below): a late upstream is answered 504 before it */
 const CONNECTION_DEADLINE_MS = 5000;
-/** connections past their deadline before the run stops: a wedged proxy would only repeat it */
+/** connections past their deadline before the run stops (as it does after two failed probes): a wedged proxy would only repeat it */
 const MAX_STUCK = 24;
+/** how long a patient client waits for an answer before it half-closes */
+const PATIENCE_MS = 750;
 /** a normal GET is sent after every PROBE_EVERY cases and must be answered 200 within the deadline */
 const PROBE_EVERY = 250;
 
@@ -208,28 +211,53 @@ function buildCase(index: number, r: Random): Case {
 
 type Fate = { kind: 'closed'; answer: string } | { kind: 'refused' } | { kind: 'stuck'; answer: string };
 
-/** Writes the case (in one or two pieces), half-closes, and waits for the proxy to close. */
-function sendCase(port: number, c: Case, splitAt: number): Promise<Fate> {
+interface Delivery {
+  /** write the first this many bytes, then the rest on the next turn (0: all at once) */
+  splitAt: number;
+  /** wait up to PATIENCE_MS for an answer before half-closing; else half-close at once */
+  patient: boolean;
+}
+
+/**
+ * Writes the case, half-closes (at once, or once an answer has begun or PATIENCE_MS passed), and
+ * waits for the proxy to close. An impatient client is one that goes away mid-request; a
+ * patient one lets the request be forwarded and answered.
+ */
+function sendCase(port: number, c: Case, { splitAt, patient }: Delivery): Promise<Fate> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
     let answer = '';
     let connected = false;
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve({ kind: 'stuck', answer });
-    }, CONNECTION_DEADLINE_MS);
+    let deadline: NodeJS.Timeout | undefined;
+    let patience: NodeJS.Timeout | undefined;
+    const halfClose = () => {
+      if (deadline) return;
+      clearTimeout(patience);
+      socket.end();
+      deadline = setTimeout(() => {
+        socket.destroy();
+        resolve({ kind: 'stuck', answer });
+      }, CONNECTION_DEADLINE_MS);
+    };
     socket.on('error', () => {});
-    socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+    socket.on('data', (d: Buffer) => {
+      answer += d.toString('latin1');
+      if (patient && /^HTTP\/1\.[01] [2-5]\d\d /m.test(answer)) halfClose();
+    });
     socket.on('connect', () => {
       connected = true;
-      if (splitAt <= 0 || splitAt >= c.bytes.length) socket.end(c.bytes);
-      else {
-        socket.write(c.bytes.subarray(0, splitAt));
-        setImmediate(() => socket.end(c.bytes.subarray(splitAt)));
-      }
+      const rest = () => {
+        socket.write(splitAt > 0 ? c.bytes.subarray(splitAt) : c.bytes);
+        if (patient) patience = setTimeout(halfClose, PATIENCE_MS);
+        else halfClose();
+      };
+      if (splitAt <= 0 || splitAt >= c.bytes.length) return rest();
+      socket.write(c.bytes.subarray(0, splitAt));
+      setImmediate(rest);
     });
     socket.on('close', () => {
-      clearTimeout(timer);
+      clearTimeout(deadline);
+      clearTimeout(patience);
       resolve(connected ? { kind: 'closed', answer } : { kind: 'refused' });
     });
   });
@@ -294,7 +322,7 @@ t.test(`fuzzed malformed requests (seed ${SEED}, ${COUNT} cases): the proxy neve
 
   const random = createRandom(SEED);
   const cases = Array.from({ length: COUNT }, (_, i) => buildCase(i, random));
-  const splits = cases.map((c) => (random.next() < 0.3 ? random.int(c.bytes.length) : 0));
+  const deliveries: Delivery[] = cases.map((c) => ({ splitAt: random.next() < 0.3 ? random.int(c.bytes.length) : 0, patient: random.next() < 0.5 }));
   const inFlight = new Set<Case>();
   /** the cases started last, and the first sign the proxy is gone (an exit, or a refused connection) */
   const recent: Case[] = [];
@@ -315,13 +343,13 @@ t.test(`fuzzed malformed requests (seed ${SEED}, ${COUNT} cases): the proxy neve
   const probes: Array<Promise<void>> = [];
   const work = async () => {
     for (;;) {
-      if (suspects || stuck.length >= MAX_STUCK || sent >= cases.length) return;
+      if (suspects || stuck.length >= MAX_STUCK || probeFailures.length >= 2 || sent >= cases.length) return;
       const c = cases[sent++];
       if (sent % PROBE_EVERY === 0) probes.push(probe(sent));
       inFlight.add(c);
       recent.push(c);
       if (recent.length > 4 * WORKERS) recent.shift();
-      const fate = await sendCase(port, c, splits[c.index]);
+      const fate = await sendCase(port, c, deliveries[c.index]);
       inFlight.delete(c);
       fates.set(c, fate);
       if ((exit || fate.kind === 'refused') && !suspects) suspects = [...recent];
@@ -348,7 +376,7 @@ t.test(`fuzzed malformed requests (seed ${SEED}, ${COUNT} cases): the proxy neve
     t.comment(`its stderr:\n${stderr.slice(0, 4000)}`);
   }
   t.same(probeFailures.slice(0, 3), [], `a normal GET sent every ${PROBE_EVERY} cases was answered 200 each time (${probeFailures.length} failed)`);
-  t.equal(sent, COUNT, 'every case was sent (the run did not stop early)');
+  t.equal(sent, COUNT, `every case was sent (the run stops early on a crash, ${MAX_STUCK} stuck connections or two failed probes)`);
   t.equal(stuck.length, 0, `every client connection was closed by the proxy within ${CONNECTION_DEADLINE_MS} ms of the client's half-close`);
   for (const s of stuck.slice(0, 10)) t.comment(`left open: ${show(s.c)} — received ${JSON.stringify(s.answer.slice(0, 120))}`);
 
