@@ -21,6 +21,8 @@ interface SmugglingCase {
   bytes: (target: string) => string;
   /** the error is in the body (after the head): the head may have been streamed on already */
   inBody?: boolean;
+  /** the framing is sound, only a field is not: the request pipelined behind it may be answered */
+  framingSound?: boolean;
 }
 
 const post = (target: string, headers: string[], body: string) => `POST ${target} HTTP/1.1\r\nHost: x\r\n${headers.map((h) => `${h}\r\n`).join('')}\r\n${body}`;
@@ -75,8 +77,8 @@ const CASES: SmugglingCase[] = [
   { name: 'cl-space-before-colon', bytes: (p) => post(p, [`Content-Length : ${SMUGGLED.length}`], SMUGGLED) },
   { name: 'host-space-before-colon', bytes: (p) => `GET ${p} HTTP/1.1\r\nHost : x\r\n\r\n` },
   // RFC 9112 §3.2: a request with more than one Host field line must be answered 400
-  { name: 'two-host-headers', bytes: (p) => `GET ${p} HTTP/1.1\r\nHost: x\r\nHost: evil.example\r\n\r\n` },
-  { name: 'two-host-headers-same-value', bytes: (p) => `GET ${p} HTTP/1.1\r\nHost: x\r\nhost: x\r\n\r\n` },
+  { name: 'two-host-headers', framingSound: true, bytes: (p) => `GET ${p} HTTP/1.1\r\nHost: x\r\nHost: evil.example\r\n\r\n` },
+  { name: 'two-host-headers-same-value', framingSound: true, bytes: (p) => `GET ${p} HTTP/1.1\r\nHost: x\r\nhost: x\r\n\r\n` },
 ];
 
 /**
@@ -84,7 +86,7 @@ const CASES: SmugglingCase[] = [
  * as the proxy frames them) with 200 and the request's target, so a pipelined request that got
  * through is answered, not left hanging.
  */
-function answerEachRequest(socket: net.Socket, received: () => string, bodyFor: (target: string) => string = (target) => `ok ${target}`, delayMs = 0) {
+function answerEachRequest(socket: net.Socket, received: () => string) {
   let cursor = 0;
   socket.on('data', () => {
     for (;;) {
@@ -103,16 +105,14 @@ function answerEachRequest(socket: net.Socket, received: () => string, bodyFor: 
       if (text.length < end) return;
       cursor = end;
       const target = head.split(' ')[1] ?? '?';
-      const body = bodyFor(target);
-      const answer = `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\nkeep-alive: timeout=5\r\n\r\n${body}`;
-      if (target.startsWith('/slow')) setTimeout(() => socket.write(answer), delayMs);
-      else socket.write(answer);
+      const body = `ok ${target}`;
+      socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\nkeep-alive: timeout=5\r\n\r\n${body}`);
     }
   });
 }
 
 async function startSmugglingFixture(t: Test) {
-  const upstream = await startByteUpstream((socket, received) => answerEachRequest(socket, received));
+  const upstream = await startByteUpstream(answerEachRequest);
   const proxy = await startTestProxy({ dir: t.testdir(), legacy: upstream.url });
   t.teardown(async () => {
     await proxy.close();
@@ -135,7 +135,8 @@ t.test('request smuggling: every ambiguous framing is refused and nothing hidden
       const bytes = c.bytes(target) + `GET ${after} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`;
       const answer = await rawExchange(proxy.url, bytes, 5000);
       const statuses = statusLines(answer);
-      t.ok(statuses.length === 0 || (statuses.length === 1 && statuses[0] === 400), `answered 400 or closed without an answer (got ${JSON.stringify(statuses)}: ${JSON.stringify(answer.slice(0, 200))})`);
+      const refused = statuses.length === 0 || (statuses[0] === 400 && (statuses.length === 1 || (c.framingSound && statuses.length === 2 && statuses[1] === 200)));
+      t.ok(refused, `answered 400 or closed without an answer (got ${JSON.stringify(statuses)}: ${JSON.stringify(answer.slice(0, 200))})`);
 
       // a normal request on a fresh connection still works, and marks the point by which
       // anything the bad one caused has reached the upstream
@@ -145,7 +146,7 @@ t.test('request smuggling: every ambiguous framing is refused and nothing hidden
 
       const all = upstream.allBytes();
       t.notOk(all.includes('/smuggled'), 'the request hidden in the body never reached the upstream');
-      t.notOk(all.includes(after), 'the request pipelined behind the bad one was not forwarded either');
+      if (!c.framingSound) t.notOk(all.includes(after), 'the request pipelined behind the bad one was not forwarded either');
       const carried = connectionsWith(upstream, target);
       if (!c.inBody) {
         t.same(carried.length, 0, 'the bad request was not forwarded at all');
@@ -155,7 +156,9 @@ t.test('request smuggling: every ambiguous framing is refused and nothing hidden
         for (const conn of carried) {
           await eventually(() => conn.socket.destroyed, { timeoutMs: 5000 });
           t.ok(conn.socket.destroyed, 'the upstream connection that carried the partial request was closed');
-          t.equal(conn.bytes.split(' HTTP/1.1\r\n').length - 1, 1, 'and carried no other request');
+          // (the pool may have used it for earlier requests; nothing may follow this one)
+          const fromHere = conn.bytes.slice(conn.bytes.indexOf(`POST ${target} `));
+          t.equal(fromHere.split(' HTTP/1.1\r\n').length - 1, 1, 'and carried no request after it');
         }
       }
     });
