@@ -17,12 +17,12 @@ export const ALWAYS_REDACTED_HEADERS: readonly string[] = ['authorization', 'pro
 
 /**
  * Which names (JSON keys, form, query and multipart parameters, header names) hold a secret.
- * A name is split into words at camelCase humps and at anything not a letter or digit
- * (`newPassword`, `new_password`, `password[]`, `X-Auth-Token`, `APIKey` → api key); a number is
- * never the last word (`pass[0]`). It is a secret when:
+ * A name is lower-cased and cut into parts at anything not a letter or digit, and the parts into
+ * words at camelCase humps (`newPassword`, `new_password`, `password[]`, `X-Auth-Token`,
+ * `APIKey` → api key); a number is never the last word (`pass[0]`). It is a secret when:
  *
- * 1. the words joined contain a term no ordinary name contains: SECRET_SUBSTRINGS. A name that
- *    mentions a password is about the password (`password_hash`, `pwdConfirm`, `clientsecret`);
+ * 1. a part contains a term no ordinary name contains: SECRET_SUBSTRINGS. A name that mentions
+ *    a password is about the password (`password_hash`, `pwdConfirm`, `clientsecret`);
  *    `secretary` is the one English word with such a term inside, and is let go;
  * 2. or one of its words is a session or auth word (ANYWHERE_WORDS): `x-session-id`,
  *    `session_key`, `authCode`. Whole words only: `author`, `authority`, `authenticated` are other words;
@@ -33,9 +33,10 @@ export const ALWAYS_REDACTED_HEADERS: readonly string[] = ['authorization', 'pro
  *    `setcookie`) cannot be split, so a name ending in token or cookie counts too (no English
  *    word ends so); `key` is caught that way only after a credential word (`apikey`, SECRET_SUBSTRINGS),
  *    never `monkey`;
- * 4. or a word `card` / `cc` is followed by number, no, cvv…: `card_number`, `ccNum`. A bare
+ * 4. or a word `card`, `cc` or `pin` is followed by number, no, cvv…, or credit / debit by card:
+ *    `card_number`, `ccNum`, `pin_code`, `credit_card`. A bare
  *    `card` (a UI card, `card_type`) keeps its value: a card number inside it is still caught by
- *    its value (isCardNumber), wherever it is.
+ *    its value (CARD_LIKE), wherever it is.
  *
  * Known over-reach, accepted because a stored value hidden in vain is better than a leaked one:
  * `sort_key`, `session_count`, `max_tokens`. Known misses: a name that says no listed word, such
@@ -46,31 +47,34 @@ const SECRET_SUBSTRINGS =
   /pass(?:word|wd|phrase|code)|pwd|secret(?!ar(?:y|ies))|credential|authorization|csrf|xsrf|sessid|sessionid|(?:api|access|private|signing|encryption|master|auth|client|session)key|cvv|cvc|creditcard|debitcard|cardnumber|ccnumber|ccnum|pincode/;
 const ANYWHERE_WORDS: ReadonlySet<string> = new Set(['auth', 'session', 'sess', 'otp', 'jwt', 'bearer']);
 const HEAD_WORDS: ReadonlySet<string> = new Set(['token', 'key', 'pass', 'pw', 'pin', 'sid', 'cookie', 'signature', 'sig', 'secret']);
-const CARD_WORDS: ReadonlySet<string> = new Set(['card', 'cc']);
+const CARD_WORDS: ReadonlySet<string> = new Set(['card', 'cc', 'pin']);
 const CARD_DETAILS: ReadonlySet<string> = new Set(['number', 'num', 'no', 'nr', 'pan', 'cvv', 'cvc', 'pin', 'code', 'data']);
 /** Not secrets though a rule above says so, and worth seeing when legacy and service differ. */
 const NOT_SECRET: ReadonlySet<string> = new Set(['access-control-allow-credentials']);
 
 /**
- * Every name a rule of isSensitiveName can match contains one of these, once lower-cased and
- * stripped of everything not a letter or digit: text without any of them holds no secret name.
- * The access log's quick check before parsing a query string.
+ * Every name a rule of isSensitiveName matches holds one of these, in some case, as consecutive
+ * characters (each rule reads a part or a word, and neither drops a character): text without any
+ * of them holds no secret name. The quick check before a query string is parsed.
  */
 const NAME_TRIGGERS = /pass|pw|secret|credential|auth|csrf|xsrf|sess|sid|key|token|cookie|cvv|cvc|card|cc|pin|sig|otp|jwt|bearer/;
 
 function isSensitiveName(name: string): boolean {
-  if (NOT_SECRET.has(name.toLowerCase())) return false;
+  const lower = name.toLowerCase();
+  if (NOT_SECRET.has(lower)) return false;
+  const parts = lower.split(/[^a-z\d]+/).filter((p) => p !== '');
+  if (parts.some((p) => SECRET_SUBSTRINGS.test(p))) return true;
   const words = nameWords(name);
-  const compact = words.join('');
-  if (SECRET_SUBSTRINGS.test(compact)) return true;
   let last = words.length - 1;
   while (last >= 0 && /^\d+$/.test(words[last])) last--;
   if (last < 0) return false;
   const head = words[last];
-  if (HEAD_WORDS.has(head) || (head.endsWith('s') && HEAD_WORDS.has(head.slice(0, -1))) || /(?:token|cookie)s?$/.test(compact)) return true;
+  if (HEAD_WORDS.has(head) || (head.endsWith('s') && HEAD_WORDS.has(head.slice(0, -1))) || /(?:token|cookie)s?$/.test(parts[parts.length - 1])) return true;
   for (let i = 0; i < words.length; i++) {
-    if (ANYWHERE_WORDS.has(words[i])) return true;
-    if (CARD_WORDS.has(words[i]) && i + 1 < words.length && CARD_DETAILS.has(words[i + 1])) return true;
+    const word = words[i];
+    const next = words[i + 1];
+    if (ANYWHERE_WORDS.has(word)) return true;
+    if (next !== undefined && ((CARD_WORDS.has(word) && CARD_DETAILS.has(next)) || ((word === 'credit' || word === 'debit') && next === 'card'))) return true;
   }
   return false;
 }
@@ -85,10 +89,6 @@ function nameWords(name: string): string[] {
     .filter((w) => w !== '');
 }
 
-/** What NAME_TRIGGERS reads: the words of nameWords run together, and so of every name in the text. */
-function lettersOf(text: string): string {
-  return text.toLowerCase().replace(/[^a-z\d]+/g, '');
-}
 
 /**
  * Card-number-like: 13 to 19 digits, optionally one space, dash or URL-encoded space between
@@ -99,12 +99,10 @@ function lettersOf(text: string): string {
  */
 const CARD_LIKE = /(?<=^|[^\w.+%]|%20|%2[dD])[2-6](?:(?:[ +-]|%20|%2[dD])?\d){12,18}(?![\w]|\.\d)/g;
 
-const CARD_LIKE_ONE = new RegExp(CARD_LIKE.source);
-
-function isCardNumber(text: string): boolean {
-  CARD_LIKE.lastIndex = 0;
-  const m = CARD_LIKE.exec(text);
-  return m !== null && m.index === 0 && m[0].length === text.length && isLuhnValid(m[0]);
+/** A number quoted in a difference: card-number-like by the same rules, digits only. */
+function isCardNumber(value: number): boolean {
+  const digits = String(value);
+  return /^[2-6]\d{12,18}$/.test(digits) && isLuhnValid(digits);
 }
 
 function isLuhnValid(candidate: string): boolean {
@@ -193,38 +191,35 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   const fieldNames = new Set((options.fields ?? []).map(normalizeField));
   const patterns = (options.patterns ?? []).map(normalizeField).filter((p) => p !== '');
   const decided = new Map<string, boolean>();
-  const isField = (name: string): boolean => {
+  /** by the rules or a configured pattern: body fields, parameters and headers alike */
+  const isSecretName = (name: string): boolean => {
     let yes = decided.get(name);
     if (yes === undefined) {
       const normal = normalizeField(name);
-      yes = fieldNames.has(normal) || patterns.some((p) => normal.includes(p)) || isSensitiveName(name);
+      yes = patterns.some((p) => normal.includes(p)) || isSensitiveName(name);
       if (decided.size >= NAME_CACHE_SIZE) decided.clear();
       decided.set(name, yes);
     }
     return yes;
   };
-  const isHeader = (lower: string) => headerNames.has(lower) || isField(lower);
-  // configured names, as the quick check sees text: lower case, letters and digits only
-  const extraTriggers = [...fieldNames, ...patterns].map(lettersOf);
-  const mayHoldSecret = (query: string): boolean => {
-    let text = query;
-    if (text.includes('%') || text.includes('+')) {
-      try {
-        text = decodeURIComponent(text.replace(/\+/g, ' '));
-      } catch {
-        return true; // malformed percent-encoding: each name is decoded on its own, let the parse judge
-      }
-    }
-    if (CARD_LIKE_ONE.test(text)) return true;
-    const letters = lettersOf(text);
-    return NAME_TRIGGERS.test(letters) || extraTriggers.some((n) => n === '' || letters.includes(n));
-  };
+  const isField = (name: string) => isSecretName(name) || fieldNames.has(normalizeField(name));
+  const isHeader = (lower: string) => headerNames.has(lower) || isSecretName(lower);
+  /** a header value that is not redacted whole: the query of a URL, card numbers anywhere */
+  const headerValue = (lower: string, value: string) => redactCards(URL_HEADERS.has(lower) ? url(value) : value);
+  // configured names are compared without "_" and "-", so the quick check lets those sit anywhere
+  const extras = [...fieldNames, ...patterns].map((n) => [...n].map((c) => c.replace(/[.*+?^${}()|[\]\\]/, '\\$&')).join('[-_]*'));
+  /**
+   * The quick check, one pass over the query: no match, no secret name and no card number in
+   * it. A match (a trigger, 13 digits at most 3 characters apart, or a percent-escape that could
+   * spell a letter, digit, "-" or "_", which browsers never encode) sends the query to the parse.
+   */
+  const mayHoldSecret = new RegExp([NAME_TRIGGERS.source, ...extras, '(?:\\d\\D{0,3}){13}', '%(?:[3-7][0-9a-f]|2d)'].join('|'), 'i');
   const url = (u: string): string => {
     const q = u.indexOf('?');
     if (q < 0) return u;
     const hash = u.indexOf('#', q);
     const query = hash < 0 ? u.slice(q + 1) : u.slice(q + 1, hash);
-    if (!mayHoldSecret(query)) return u;
+    if (!mayHoldSecret.test(query)) return u;
     return u.slice(0, q + 1) + redactParams(query, isField) + (hash < 0 ? '' : u.slice(hash));
   };
 
@@ -235,10 +230,12 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
         const value = headers[name];
         if (value === undefined) continue;
         const lower = name.toLowerCase();
-        let joined = Array.isArray(value) ? value.join(', ') : value;
-        if (isHeader(lower)) joined = REDACTED;
-        else joined = redactCards(URL_HEADERS.has(lower) ? url(joined) : joined);
-        out[lower] = joined === REDACTED || out[lower] === undefined ? joined : `${out[lower]}, ${joined}`;
+        if (isHeader(lower)) {
+          out[lower] = REDACTED;
+          continue;
+        }
+        const joined = headerValue(lower, Array.isArray(value) ? value.join(', ') : value);
+        out[lower] = out[lower] === undefined ? joined : `${out[lower]}, ${joined}`;
       }
       return out;
     },
@@ -272,7 +269,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       if (value === undefined) return value;
       if (path.startsWith('headers.')) {
         const name = path.slice('headers.'.length).toLowerCase();
-        return isHeader(name) ? REDACTED : redactDeep(value, isField, false);
+        return isHeader(name) ? REDACTED : typeof value === 'string' ? headerValue(name, value) : value;
       }
       if (path.startsWith('$') && pathKeys(path).some(isField)) return REDACTED;
       return redactDeep(value, isField, path === 'body');
@@ -301,7 +298,7 @@ function redactDeep(value: unknown, isField: IsField, isBodyText: boolean): unkn
     const json = redactCards(redactJsonText(value, isField));
     return isBodyText ? redactLooseMultipart(redactLooseParams(json, isField), isField) : json;
   }
-  if (typeof value === 'number') return Number.isSafeInteger(value) && isCardNumber(String(value)) ? REDACTED : value;
+  if (typeof value === 'number') return Number.isSafeInteger(value) && isCardNumber(value) ? REDACTED : value;
   if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) return value.map((v) => redactDeep(v, isField, false));
   const out: Record<string, unknown> = {};

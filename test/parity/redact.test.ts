@@ -201,6 +201,7 @@ t.test('the same rules hold in JSON bodies, form bodies, headers and difference 
 t.test('a URL in a Referer or Location header has its query redacted', async (t) => {
   const out = builtIn.headers({ referer: `https://shop.example/login?user=ada&token=${SECRET}`, location: `/welcome?sessionToken=${SECRET}&tab=2` });
   t.same(out, { referer: `https://shop.example/login?user=ada&token=${REDACTED}`, location: `/welcome?sessionToken=${REDACTED}&tab=2` });
+  t.equal(builtIn.value('headers.location', `/welcome?sessionToken=${SECRET}`), `/welcome?sessionToken=${REDACTED}`, 'in a difference too');
 });
 
 const CARDS = ['4111111111111111', '4111 1111 1111 1111', '4111-1111-1111-1111', '5555555555554444', '378282246310005', '6011111111111117', '3530111333300000'];
@@ -295,4 +296,21 @@ t.test('comparisons.redact.patterns: configured substrings of any name, on top o
   t.same(r.headers({ 'X-Payer-Iban': 'NO9386011117947', 'x-auth-token': SECRET }), { 'x-payer-iban': REDACTED, 'x-auth-token': REDACTED }, 'header names too');
   t.equal(r.url('/pay?Payer_Iban=NO93&page=2'), `/pay?Payer_Iban=${REDACTED}&page=2`);
   t.equal(r.url('/pay?p%61yer_iban=NO93'), `/pay?p%61yer_iban=${REDACTED}`, 'a percent-encoded name is judged decoded');
+});
+
+t.test('the quick check before a query is parsed lets no secret through', async (t) => {
+  const r = createRedactor({ fields: ['email'], patterns: ['iban'] });
+  const cases: Array<[string, string]> = [
+    [`/x?p%61ssword=${SECRET}`, `/x?p%61ssword=${REDACTED}`],
+    [`/x?%70wd=${SECRET}&page=2`, `/x?%70wd=${REDACTED}&page=2`],
+    [`/x?E-Mail=${SECRET}`, `/x?E-Mail=${REDACTED}`],
+    [`/x?e%2Dmail=${SECRET}`, `/x?e%2Dmail=${REDACTED}`],
+    [`/x?PAYER_I_B_A_N=${SECRET}`, `/x?PAYER_I_B_A_N=${REDACTED}`],
+    ['/x?memo=4111%201111%201111%201111', `/x?memo=${REDACTED}`],
+    ['/x?memo=4111%2D1111%2D1111%2D1111', `/x?memo=${REDACTED}`],
+    [`/x?a=%E0%A4&token=${SECRET}`, `/x?a=%E0%A4&token=${REDACTED}`],
+  ];
+  t.same(cases.map(([url]) => r.url(url)), cases.map(([, want]) => want));
+  const plain = ['/rooms', '/rooms?page=2&sort=name', '/search?q=Z%C3%BCrich%20caf%C3%A9', '/a?since=1733312345676#top'];
+  t.same(plain.map((u) => r.url(u)), plain, 'a query with nothing secret comes back as it was');
 });
