@@ -22,8 +22,10 @@ export const ALWAYS_REDACTED_HEADERS: readonly string[] = ['authorization', 'pro
  * `APIKey` → api key); a number is never the last word (`pass[0]`). It is a secret when:
  *
  * 1. a part contains a term no ordinary name contains: SECRET_SUBSTRINGS. A name that mentions
- *    a password is about the password (`password_hash`, `pwdConfirm`, `clientsecret`);
- *    `secretary` is the one English word with such a term inside, and is let go;
+ *    a password is about the password (`password_hash`, `pwdConfirm`, `clientsecret`), in the
+ *    languages legacy forms are often written in too (`Passwort`, `Kennwort`, `wachtwoord`,
+ *    `mot_de_passe`, `contraseña`, `senha`); `secretary` is the one English word with such a
+ *    term inside, and is let go;
  * 2. or one of its words is a session or auth word (ANYWHERE_WORDS): `x-session-id`,
  *    `session_key`, `authCode`. Whole words only: `author`, `authority`, `authenticated` are other words;
  * 3. or its last word, the head noun, names a credential (HEAD_WORDS, plural too): `id_token`,
@@ -34,9 +36,8 @@ export const ALWAYS_REDACTED_HEADERS: readonly string[] = ['authorization', 'pro
  *    word ends so); `key` is caught that way only after a credential word (`apikey`, SECRET_SUBSTRINGS),
  *    never `monkey`;
  * 4. or a word `card`, `cc` or `pin` is followed by number, no, cvv…, or credit / debit by card:
- *    `card_number`, `ccNum`, `pin_code`, `credit_card`. A bare
- *    `card` (a UI card, `card_type`) keeps its value: a card number inside it is still caught by
- *    its value (CARD_LIKE), wherever it is.
+ *    `card_number`, `ccNum`, `pin_code`, `credit_card`. A bare `card` (a UI card, `card_type`)
+ *    keeps its value: a card number inside it is still caught by its value (CARD_LIKE).
  *
  * Known over-reach, accepted because a stored value hidden in vain is better than a leaked one:
  * `sort_key`, `session_count`, `max_tokens`. Known misses: a name that says no listed word, such
@@ -44,9 +45,9 @@ export const ALWAYS_REDACTED_HEADERS: readonly string[] = ['authorization', 'pro
  * comparisons.redact.patterns (substrings).
  */
 const SECRET_SUBSTRINGS =
-  /pass(?:word|wd|phrase|code)|pwd|secret(?!ar(?:y|ies))|credential|authorization|csrf|xsrf|sessid|sessionid|(?:api|access|private|signing|encryption|master|auth|client|session)key|cvv|cvc|creditcard|debitcard|cardnumber|ccnumber|ccnum|pincode/;
+  /pass(?:word|wd|wort|phrase|code)|pwd|kennwort|wachtwoord|motdepasse|contrase(?:n|ñ)a|senha|secret(?!ar(?:y|ies))|credential|authorization|csrf|xsrf|sessid|sessionid|(?:api|access|private|signing|encryption|master|auth|client|session)key|cvv|cvc|creditcard|debitcard|cardnumber|ccnumber|ccnum|pincode/;
 const ANYWHERE_WORDS: ReadonlySet<string> = new Set(['auth', 'session', 'sess', 'otp', 'jwt', 'bearer']);
-const HEAD_WORDS: ReadonlySet<string> = new Set(['token', 'key', 'pass', 'pw', 'pin', 'sid', 'cookie', 'signature', 'sig', 'secret']);
+const HEAD_WORDS: ReadonlySet<string> = new Set(['token', 'key', 'pass', 'passe', 'pw', 'pin', 'sid', 'cookie', 'signature', 'sig', 'secret']);
 const CARD_WORDS: ReadonlySet<string> = new Set(['card', 'cc', 'pin']);
 const CARD_DETAILS: ReadonlySet<string> = new Set(['number', 'num', 'no', 'nr', 'pan', 'cvv', 'cvc', 'pin', 'code', 'data']);
 /** Not secrets though a rule above says so, and worth seeing when legacy and service differ. */
@@ -57,12 +58,12 @@ const NOT_SECRET: ReadonlySet<string> = new Set(['access-control-allow-credentia
  * characters (each rule reads a part or a word, and neither drops a character): text without any
  * of them holds no secret name. The quick check before a query string is parsed.
  */
-const NAME_TRIGGERS = /pass|pw|secret|credential|auth|csrf|xsrf|sess|sid|key|token|cookie|cvv|cvc|card|cc|pin|sig|otp|jwt|bearer/;
+const NAME_TRIGGERS = /pass|pw|kennwort|wachtwoord|contrase|senha|secret|credential|auth|csrf|xsrf|sess|sid|key|token|cookie|cvv|cvc|card|cc|pin|sig|otp|jwt|bearer/;
 
 function isSensitiveName(name: string): boolean {
   const lower = name.toLowerCase();
   if (NOT_SECRET.has(lower)) return false;
-  const parts = lower.split(/[^a-z\d]+/).filter((p) => p !== '');
+  const parts = lower.split(/[^\p{L}\p{N}]+/u).filter((p) => p !== '');
   if (parts.some((p) => SECRET_SUBSTRINGS.test(p))) return true;
   const words = nameWords(name);
   let last = words.length - 1;
@@ -85,7 +86,7 @@ function nameWords(name: string): string[] {
     .replace(/([a-z\d])([A-Z])/g, '$1 $2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
     .toLowerCase()
-    .split(/[^a-z\d]+/)
+    .split(/[^\p{L}\p{N}]+/u)
     .filter((w) => w !== '');
 }
 

@@ -163,7 +163,8 @@ t.test('secret names are found by pattern: the names that leaked (issue 14)', as
     'token', 'tokens', 'access_token', 'accesstoken', 'oauth_token', 'csrftoken', 'refresh_token',
     'api_key', 'apikey', 'APIKey', 'x-api-key', 'private_key', 'authCode', 'authorization',
     'session', 'sessionid', 'PHPSESSID', 'jsessionid', 'sid', 'set-cookie', 'cookies',
-    'card_number', 'cardNo', 'ccNum', 'cc_number', 'creditcard', 'cvv', 'cvc', 'pin', 'X-Amz-Signature', 'X-Amz-Credential',
+    'card_number', 'cardNo', 'ccNum', 'cc_number', 'creditcard', 'credit_card', 'cvv', 'cvc', 'pin', 'pin_code', 'X-Amz-Signature', 'X-Amz-Credential',
+    'Passwort', 'neues_kennwort', 'wachtwoord', 'mot_de_passe', 'contraseña', 'CONTRASENA', 'senha',
   ];
   t.same(more.filter((n) => !isRedactedName(n)), [], 'their spellings and relatives');
 });
