@@ -54,13 +54,14 @@ const CARD_DETAILS: ReadonlySet<string> = new Set(['number', 'num', 'no', 'nr', 
 const NOT_SECRET: ReadonlySet<string> = new Set(['access-control-allow-credentials']);
 
 /**
- * Every name a rule of isSensitiveName matches holds one of these, in some case, as consecutive
- * characters (each rule reads a part or a word, and neither drops a character): text without any
- * of them holds no secret name. The quick check before a query string is parsed.
+ * Every term of the rules above holds one of these; isSensitiveName answers no at once for a name
+ * without any (most names), and so text without any holds no secret name: the quick check before
+ * a query string is parsed.
  */
-const NAME_TRIGGERS = /pass|pw|kennwort|wachtwoord|contrase|senha|secret|credential|auth|csrf|xsrf|sess|sid|key|token|cookie|cvv|cvc|card|cc|pin|sig|otp|jwt|bearer/;
+const NAME_TRIGGERS = /pass|pw|kennwort|wachtwoord|contrase|senha|secret|credential|auth|csrf|xsrf|sess|sid|key|token|cookie|cvv|cvc|card|cc|pin|sig|otp|jwt|bearer/i;
 
 function isSensitiveName(name: string): boolean {
+  if (!NAME_TRIGGERS.test(name)) return false;
   const lower = name.toLowerCase();
   if (NOT_SECRET.has(lower)) return false;
   const parts = lower.split(/[^\p{L}\p{N}]+/u).filter((p) => p !== '');
@@ -214,7 +215,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
    * it. A match (a trigger, 13 digits at most 3 characters apart, or a percent-escape that could
    * spell a letter, digit, "-" or "_", which browsers never encode) sends the query to the parse.
    */
-  const mayHoldSecret = new RegExp([NAME_TRIGGERS.source, ...extras, '(?:\\d\\D{0,3}){13}', '%(?:[3-7][0-9a-f]|2d)'].join('|'), 'i');
+  const mayHoldSecret = new RegExp([NAME_TRIGGERS.source, ...extras, '(?:\\d\\D{0,3}){13}', '%(?:[3-7][0-9a-f]|2d)'].join('|'), NAME_TRIGGERS.flags);
   const url = (u: string): string => {
     const q = u.indexOf('?');
     if (q < 0) return u;
