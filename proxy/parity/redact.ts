@@ -91,9 +91,8 @@ function nameWords(name: string): string[] {
     .filter((w) => w !== '');
 }
 
-
 /**
- * Card-number-like: 13 to 19 digits, optionally one space, dash or URL-encoded space between
+ * Card-number-like: 13 to 19 digits, optionally a space, dash or plus (or %20, %2D) between
  * any two, starting with a card network's first digit (2-6: Mastercard, Amex, Diners, JCB, Visa,
  * Discover, UnionPay, Maestro), not part of a longer number, a word, a decimal or a phone number
  * (+…), and Luhn-valid. The first digit rule keeps millisecond timestamps (17…) and most numeric
@@ -251,7 +250,10 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       let redact: ((text: string) => string) | undefined;
       if (isJsonMedia(media) || looksLikeJson(body)) redact = (text) => redactCardsInJson(redactJsonText(text, isField));
       else if (media?.type === 'application/x-www-form-urlencoded') redact = (text) => redactParams(text, isField);
-      else if (media?.type.startsWith('multipart/')) redact = (text) => redactMultipart(text, boundaryOf(contentType!, text), isField);
+      // a multipart body sent without its content type still starts with its boundary line
+      else if (media?.type.startsWith('multipart/') || (media === undefined && body[0] === 0x2d && body[1] === 0x2d)) {
+        redact = (text) => redactMultipart(text, boundaryOf(contentType, text), isField);
+      }
       if (redact) {
         const text = body.toString(encoding);
         const redacted = redact(text);
@@ -456,11 +458,15 @@ function redactLooseParams(text: string, isField: IsField): string {
   );
 }
 
-/** The boundary parameter of a multipart content type; else the body's first line, `--boundary`. */
-function boundaryOf(contentType: string, text: string): string | undefined {
-  const param = /;\s*boundary\s*=\s*(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
-  if (param) return param[1] ?? param[2];
-  return /^--([^\r\n]{1,70})\r?\n/.exec(text)?.[1];
+/**
+ * The boundary parameter of a multipart content type, when the body uses it; else the body's
+ * first line, `--boundary`: a body whose parts are not found would be stored as it came.
+ */
+function boundaryOf(contentType: string | undefined, text: string): string | undefined {
+  const param = contentType === undefined ? null : /;\s*boundary\s*=\s*(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
+  const declared = param?.[1] ?? param?.[2];
+  if (declared !== undefined && text.includes(`--${declared}`)) return declared;
+  return /^--([^\r\n]{1,70}?)[ \t]*\r?\n/.exec(text)?.[1];
 }
 
 const PART_NAME = /^content-disposition:[^\r\n]*?;\s*name\s*=\s*(?:"((?:[^"\\\r\n]|\\.)*)"|([^;\s]+))/im;

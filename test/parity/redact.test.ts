@@ -273,6 +273,10 @@ t.test('multipart/form-data: the value of a part with a secret name is redacted,
   t.equal(lf.body, multipart('xyz', [['client_secret', REDACTED], ['a', 'b']], '\n'), 'bare LF line ends');
   const noParam = builtIn.body(Buffer.from(multipart('xyz', [['token', SECRET]])), 'multipart/form-data', 1024);
   t.equal(noParam.body, multipart('xyz', [['token', REDACTED]]), 'no boundary parameter: the first line tells it');
+  const wrongParam = builtIn.body(Buffer.from(multipart('xyz', [['token', SECRET]])), 'multipart/form-data; boundary=abc', 1024);
+  t.equal(wrongParam.body, multipart('xyz', [['token', REDACTED]]), 'a boundary parameter the body does not use: the first line tells it');
+  const noType = builtIn.body(Buffer.from(multipart('xyz', [['token', SECRET], ['a', 'b']])), undefined, 1024);
+  t.equal(noType.body, multipart('xyz', [['token', REDACTED], ['a', 'b']]), 'no content type at all');
 });
 
 t.test('a multipart body cut inside a secret part is redacted up to the cut', async (t) => {
