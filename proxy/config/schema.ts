@@ -202,7 +202,8 @@ export interface ComparisonsConfig {
   captureLimit: number;
   /** bytes of each body kept in storage */
   storedBodyLimit: number;
-  redact: { fields: readonly string[]; headers: readonly string[] };
+  /** fields: exact names; headers: exact header names; patterns: substrings of any name (case, "_" and "-" ignored) */
+  redact: { fields: readonly string[]; headers: readonly string[]; patterns: readonly string[] };
 }
 
 /** routes.yaml `recording:` — where sampled real traffic is written as JSONL. */
@@ -265,7 +266,7 @@ export const KNOWN_KEYS = {
   service: ['url', 'sandbox'],
   shadow: ['sample', 'timeout', 'maxRequestBody', 'writes', 'reverse', 'noiseSample', 'noiseWarmup', 'noiseDelay'],
   comparisons: ['database', 'retention', 'maxRows', 'maxConcurrent', 'captureLimit', 'storedBodyLimit', 'redact'],
-  redact: ['fields', 'headers'],
+  redact: ['fields', 'headers', 'patterns'],
   recording: ['file', 'maxBody'],
   breaker: ['failures', 'openFor'],
   admin: ['listen', 'readToken', 'operatorToken'],

@@ -427,7 +427,7 @@ class Reader {
       maxConcurrent: d.maxConcurrent,
       captureLimit: d.captureLimit,
       storedBodyLimit: d.storedBodyLimit,
-      redact: { fields: [], headers: [] },
+      redact: { fields: [], headers: [], patterns: [] },
     };
     const node = this.child(root, 'comparisons');
     if (node !== undefined && this.assertMap(node, 'comparisons')) {
@@ -445,7 +445,10 @@ class Reader {
         out.redact = {
           fields: this.readStringList(redact as YAMLMap, 'fields', 'comparisons.redact.fields') ?? [],
           headers: (this.readStringList(redact as YAMLMap, 'headers', 'comparisons.redact.headers') ?? []).map((h) => h.toLowerCase()),
+          patterns: this.readStringList(redact as YAMLMap, 'patterns', 'comparisons.redact.patterns') ?? [],
         };
+        // a pattern of only "_" and "-" would be found in every name and hide everything
+        if (out.redact.patterns.some((p) => !/[^_-]/.test(p))) this.report(this.child(redact as YAMLMap, 'patterns'), 'comparisons.redact.patterns', 'a pattern needs a letter or digit, e.g. [iban, pin]');
       }
     }
     const envDatabase = this.env.STRANGLER_DATABASE_URL;
