@@ -4,6 +4,7 @@ import type { ConfigProblem } from '../errors.ts';
 import { expandEnv } from './expand-env.ts';
 import {
   DEFAULTS,
+  ESCAPED_SLASH_ACTIONS,
   HTTP_METHODS,
   KNOWN_KEYS,
   LOG_LEVELS,
@@ -108,6 +109,7 @@ class Reader {
     const comparisons = this.readComparisons(root);
     const breaker = this.readBreaker(root);
     const limits = this.readLimits(root);
+    const paths = this.readPaths(root);
     const admin = this.readAdmin(root);
     const recording = this.readRecording(root);
     if (!recording) {
@@ -124,6 +126,7 @@ class Reader {
       recording,
       breaker,
       limits,
+      paths,
       admin,
       flags,
       context,
@@ -485,6 +488,26 @@ class Reader {
       ratePerS: this.readRate(map, 'limits.rate') ?? d.ratePerS,
       maxEventLoopDelayMs: this.readDuration(map, 'maxEventLoopDelay', 'limits.maxEventLoopDelay', true) ?? d.maxEventLoopDelayMs,
       retryAfterS: Math.max(1, Math.round((this.readDuration(map, 'retryAfter', 'limits.retryAfter') ?? d.retryAfterS * 1000) / 1000)),
+    };
+  }
+
+  private readPaths(root: YAMLMap): Config['paths'] {
+    const d = DEFAULTS.paths;
+    const node = this.child(root, 'paths');
+    if (node === undefined || !this.assertMap(node, 'paths')) return { ...d };
+    const map = node as YAMLMap;
+    this.assertKeys(map, 'paths', KNOWN_KEYS.paths);
+    let escapedSlashes: Config['paths']['escapedSlashes'] = d.escapedSlashes;
+    const action = this.readString(map, 'escapedSlashes', 'paths.escapedSlashes');
+    if (action !== undefined) {
+      const known = ESCAPED_SLASH_ACTIONS.find((a) => a === action);
+      if (known) escapedSlashes = known;
+      else this.report(this.child(map, 'escapedSlashes'), 'paths.escapedSlashes', `unknown action "${action}"; write decode (read %2F, %5C and \\ as /, the default), reject (answer 400) or keep (pass them on as sent)`);
+    }
+    return {
+      normalize: this.readBoolean(map, 'normalize', 'paths.normalize') ?? d.normalize,
+      mergeSlashes: this.readBoolean(map, 'mergeSlashes', 'paths.mergeSlashes') ?? d.mergeSlashes,
+      escapedSlashes,
     };
   }
 
