@@ -3,11 +3,11 @@ import { errors, type StranglerError } from '../errors.ts';
 
 /**
  * The route is decided on the path as the monolith will read it, and the upstream is sent
- * exactly that path. Were the proxy to match `/api/rooms/1` while forwarding `//api/rooms/1`,
- * `/api%2Frooms/1` or `/api/x/../rooms/1` unchanged, PHP (which rawurldecode()s the path, and
- * behind a web server merges slashes and resolves dot segments) would serve room 1 from legacy
- * although the route is at cutover. Normalising first and forwarding the result closes that gap
- * whichever way the monolith reads a path: both sides see one path.
+ * exactly that path. Forwarded unchanged, `/api%2Frooms/1`, `/api//rooms/1`, `//x/api/rooms/1`
+ * or `/api/x/../rooms/1` missed the cut-over route and legacy served room 1 anyway: the monolith
+ * rawurldecode()s its path, parse_url() reads `//x/…` as a host, and a web server in front of
+ * PHP merges slashes and resolves dot segments. Normalising first and forwarding the result
+ * closes that gap whichever way the monolith reads a path: both sides see one path.
  *
  * Like Envoy's normalize_path, merge_slashes and path_with_escaped_slashes_action.
  * escapedSlashes defaults to decode: the monolith decodes %2F before it routes, so decode serves
@@ -68,7 +68,11 @@ export function buildPathError({ rejected }: PathRejection): StranglerError {
   return errors.badRequestTarget();
 }
 
-/** origin-form, and no %, \, #, // or dot segment before the query: nothing to change */
+/**
+ * origin-form, and no %, \, #, // or dot segment before the query: nothing to change. Plain
+ * comparisons: under callgrind this costs about 1.25× a bare charCodeAt loop over the path, where
+ * a lookup table, indexOf calls and a regular expression each counted as much or more.
+ */
 function isNormal(target: string): boolean {
   if (target.charCodeAt(0) !== SLASH) return false;
   for (let i = 1; i < target.length; i++) {
