@@ -134,6 +134,20 @@ export const errors = {
       400,
       'an upgrade request must not carry a body (Content-Length or Transfer-Encoding); send the WebSocket handshake without one',
     ),
+  pathEscapedSlash: () =>
+    new StranglerError(
+      'STRANGLER_ERR_PATH_ESCAPED_SLASH',
+      400,
+      'the request path has an escaped slash (%2F, %5C or \\), which this proxy refuses (paths.escapedSlashes: reject): send / between segments and encode nothing else as a slash',
+    ),
+  pathFragment: () =>
+    new StranglerError(
+      'STRANGLER_ERR_PATH_FRAGMENT',
+      400,
+      'the request path has a # (a fragment), which never belongs in a request: leave the fragment out, or send a literal # as %23',
+    ),
+  pathTooLong: (max: number) =>
+    new StranglerError('STRANGLER_ERR_PATH_TOO_LONG', 414, `the request path is longer than ${max} bytes; shorten it (the query string does not count)`),
   phpMissing: (reason: string) =>
     new StranglerError(
       'STRANGLER_ERR_PHP_MISSING',

@@ -113,7 +113,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
       }
     }
   };
-  const accessLog = createAccessLog(logger);
+  const accessLog = createAccessLog(logger, () => state.redactor);
   const idPrefix = `${process.pid.toString(36)}-`;
 
   /** The one listener a request adds, shared by all of them (a closure per request measurably costs). */
@@ -157,7 +157,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
   const logUpgrade = (exchange: Exchange, upgraded: boolean) => {
     const { req, res, route, decision } = exchange;
     logger.info(
-      { reqId: exchange.id, method: req.method, url: req.url, route: route?.name ?? null, target: decision?.primary ?? null, reason: decision?.reason, status: res.statusCode, ms: Math.round((performance.now() - exchange.startedAt) * 100) / 100, upgrade: upgraded || undefined, rejected: exchange.rejected },
+      { reqId: exchange.id, method: req.method, url: state.redactor.url(req.url ?? ''), route: route?.name ?? null, target: decision?.primary ?? null, reason: decision?.reason, status: res.statusCode, ms: Math.round((performance.now() - exchange.startedAt) * 100) / 100, upgrade: upgraded || undefined, rejected: exchange.rejected },
       'request completed',
     );
     observe(exchange);
@@ -212,7 +212,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
       upgrade(req, socket, head);
     } catch (err) {
       // nothing a request carries may take the process down: the throw stays this connection's
-      logger.error({ err, url: req.url }, 'upgrade request failed');
+      logger.error({ err, url: state.redactor.url(req.url ?? '') }, 'upgrade request failed');
       socket.destroy();
     }
   });

@@ -54,6 +54,8 @@ export const DEFAULTS = {
     webSocketIdleTimeoutMs: 10 * 60_000,
   },
   forwarded: { trust: [] as readonly string[] },
+  // escapedSlashes decode: why it is the default is in proxy/routing/normalize-path.ts
+  paths: { normalize: true, mergeSlashes: true, escapedSlashes: 'decode' },
 } as const;
 
 /**
@@ -63,6 +65,10 @@ export const DEFAULTS = {
  */
 export const STAGES = ['legacy', 'shadow', 'canary', 'cutover'] as const;
 export type RouteStage = (typeof STAGES)[number];
+
+/** What paths.escapedSlashes does with %2F, %5C and a raw backslash in a request path. */
+export const ESCAPED_SLASH_ACTIONS = ['decode', 'reject', 'keep'] as const;
+export type EscapedSlashAction = (typeof ESCAPED_SLASH_ACTIONS)[number];
 
 /** Methods copied to a candidate without a sandbox: they change nothing by HTTP's contract. */
 export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -148,6 +154,19 @@ export interface AdminConfig {
   readToken: string;
   /** may also change routes; empty: the API is read-only */
   operatorToken: string;
+}
+
+/**
+ * routes.yaml `paths:` — how a request path is normalised before the route is decided; the
+ * upstream, whichever it is, receives the normalised path (proxy/routing/normalize-path.ts).
+ */
+export interface PathsConfig {
+  /** remove . and .. segments (RFC 3986 5.2.4, %2E spellings too) and decode %-encoded unreserved characters */
+  normalize: boolean;
+  /** read a run of slashes as one */
+  mergeSlashes: boolean;
+  /** decode: %2F, %5C and \ are slashes; reject: 400; keep: they stay as sent, inside a segment */
+  escapedSlashes: EscapedSlashAction;
 }
 
 /** routes.yaml `limits:` — global load shedding. */
@@ -256,13 +275,14 @@ export interface Config {
   breaker: BreakerConfig;
   limits: LimitsConfig;
   forwarded: ForwardedConfig;
+  paths: PathsConfig;
   /** null: no admin API */
   admin: AdminConfig | null;
 }
 
 /** Keys allowed at each level; anything else is reported with a "did you mean". */
 export const KNOWN_KEYS = {
-  top: ['listen', 'legacy', 'services', 'flags', 'context', 'testers', 'upstreamTimeout', 'targetHeader', 'log', 'routes', 'comparisons', 'recording', 'breaker', 'limits', 'forwarded', 'admin'],
+  top: ['listen', 'legacy', 'services', 'flags', 'context', 'testers', 'upstreamTimeout', 'targetHeader', 'log', 'routes', 'comparisons', 'recording', 'breaker', 'limits', 'forwarded', 'paths', 'admin'],
   service: ['url', 'sandbox'],
   shadow: ['sample', 'timeout', 'maxRequestBody', 'writes', 'reverse', 'noiseSample', 'noiseWarmup', 'noiseDelay'],
   comparisons: ['database', 'retention', 'maxRows', 'maxConcurrent', 'captureLimit', 'storedBodyLimit', 'redact'],
@@ -273,6 +293,7 @@ export const KNOWN_KEYS = {
   limits: ['maxConcurrent', 'rate', 'maxEventLoopDelay', 'retryAfter', 'maxConnections', 'headerTimeout', 'bodyTimeout', 'sendTimeout', 'keepAliveTimeout', 'maxTargetLength', 'maxHeaderSize', 'responseBuffer', 'maxWebSockets', 'webSocketIdleTimeout'],
   forwarded: ['trust'],
   routeLimit: ['concurrent', 'rate'],
+  paths: ['normalize', 'mergeSlashes', 'escapedSlashes'],
   flags: ['file', 'unleash'],
   unleash: ['url', 'token', 'appName', 'refreshInterval', 'backupDir', 'adminToken', 'project', 'environment'],
   context: ['userId', 'sessionId', 'properties'],

@@ -5,6 +5,7 @@ import { expandEnv } from './expand-env.ts';
 import { isAddressOrCidr } from '../forward/forwarded-headers.ts';
 import {
   DEFAULTS,
+  ESCAPED_SLASH_ACTIONS,
   HTTP_METHODS,
   KNOWN_KEYS,
   LOG_LEVELS,
@@ -110,6 +111,7 @@ class Reader {
     const breaker = this.readBreaker(root);
     const limits = this.readLimits(root);
     const forwarded = this.readForwarded(root);
+    const paths = this.readPaths(root);
     const admin = this.readAdmin(root);
     const recording = this.readRecording(root);
     if (!recording) {
@@ -127,6 +129,7 @@ class Reader {
       breaker,
       limits,
       forwarded,
+      paths,
       admin,
       flags,
       context,
@@ -521,6 +524,26 @@ class Reader {
       if (!isAddressOrCidr(entry)) this.report(this.child(map, 'trust'), 'forwarded.trust', `"${entry}" is not an IP address or CIDR; write e.g. [10.0.0.0/8, 127.0.0.1, "::1"]`);
     }
     return { trust };
+  }
+
+  private readPaths(root: YAMLMap): Config['paths'] {
+    const d = DEFAULTS.paths;
+    const node = this.child(root, 'paths');
+    if (node === undefined || !this.assertMap(node, 'paths')) return { ...d };
+    const map = node as YAMLMap;
+    this.assertKeys(map, 'paths', KNOWN_KEYS.paths);
+    let escapedSlashes: Config['paths']['escapedSlashes'] = d.escapedSlashes;
+    const action = this.readString(map, 'escapedSlashes', 'paths.escapedSlashes');
+    if (action !== undefined) {
+      const known = ESCAPED_SLASH_ACTIONS.find((a) => a === action);
+      if (known) escapedSlashes = known;
+      else this.report(this.child(map, 'escapedSlashes'), 'paths.escapedSlashes', `unknown action "${action}"; write decode (read %2F, %5C and \\ as /, the default), reject (answer 400) or keep (pass them on as sent)`);
+    }
+    return {
+      normalize: this.readBoolean(map, 'normalize', 'paths.normalize') ?? d.normalize,
+      mergeSlashes: this.readBoolean(map, 'mergeSlashes', 'paths.mergeSlashes') ?? d.mergeSlashes,
+      escapedSlashes,
+    };
   }
 
   private readRouteLimit(item: YAMLMap, at: string): RouteConfig['limit'] {

@@ -6,6 +6,7 @@ import type { FlagSource } from '../flags/flag-source.ts';
 import type { ForwardPlan, Forwarder } from '../forward/forwarder.ts';
 import { respondWithError } from '../forward/upstream-error.ts';
 import { BAD_REQUEST_TARGET, type RouteTable } from '../routing/route-table.ts';
+import { buildPathError, isPathRejection, normalizePath } from '../routing/normalize-path.ts';
 import type { Redactor } from '../parity/redact.ts';
 import type { TrafficRecorder } from '../record/traffic-recorder.ts';
 import type { ShadowRunner } from '../shadow/shadow-runner.ts';
@@ -127,12 +128,14 @@ export const readTesterOverride: Stage = (exchange, { config }) => {
   return true;
 };
 
-export const matchRoute: Stage = (exchange, { routes }) => {
-  const found = routes.match(exchange.req.method ?? 'GET', exchange.req.url ?? '/');
-  if (found === BAD_REQUEST_TARGET) {
-    respondWithError(exchange.res, errors.badRequestTarget(), exchange.id);
-    return false;
-  }
+/** The route is decided on the normalised target, and every upstream is sent that same target. */
+export const matchRoute: Stage = (exchange, { config, routes }) => {
+  const req = exchange.req;
+  const target = normalizePath(req.url ?? '/', config.paths);
+  if (isPathRejection(target)) return reject(exchange, 'bad-target', buildPathError(target));
+  req.url = target;
+  const found = routes.match(req.method ?? 'GET', target);
+  if (found === BAD_REQUEST_TARGET) return reject(exchange, 'bad-target', errors.badRequestTarget());
   exchange.route = found?.route ?? null;
   return true;
 };

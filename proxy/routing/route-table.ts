@@ -1,5 +1,6 @@
 import FindMyWay from 'find-my-way';
 import type { RouteConfig } from '../config/schema.ts';
+import { MAX_PATH_LENGTH } from './normalize-path.ts';
 
 export interface RouteMatch {
   route: RouteConfig;
@@ -11,7 +12,7 @@ export const BAD_REQUEST_TARGET = Symbol('bad request target');
 
 export interface RouteTable {
   readonly routes: readonly RouteConfig[];
-  /** `url` is the raw request target (path and query); the query never takes part in matching. */
+  /** `url` is the request target (path and query) after normalizePath; the query never takes part in matching. */
   match(method: string, url: string): RouteMatch | null | typeof BAD_REQUEST_TARGET;
   byName(name: string): RouteConfig | undefined;
 }
@@ -24,6 +25,8 @@ export function buildRouteTable(routes: readonly RouteConfig[]): RouteTable {
   const router = FindMyWay({
     caseSensitive: true,
     ignoreTrailingSlash: false,
+    // find-my-way's default (100) sends a longer parameter to legacy even at cutover
+    maxParamLength: MAX_PATH_LENGTH,
     onBadUrl: () => {
       badUrl = true;
     },
