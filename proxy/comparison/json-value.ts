@@ -8,6 +8,36 @@ export function typeOf(value: unknown): JsonType {
   return typeof value as JsonType;
 }
 
+/**
+ * Deepest nesting of arrays and objects the comparison walks. Every walk over parsed JSON here
+ * recurses once per level, so a hostile answer thousands of levels deep would exhaust the stack;
+ * real APIs stay far below this.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Whether value nests arrays and objects more than limit levels deep (`[]` is one level).
+ * Iterative, and it stops at the first node past the limit, so it is safe on any input.
+ */
+export function isDeeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const nodes: object[] = [value];
+  const depths: number[] = [1];
+  while (nodes.length > 0) {
+    const node = nodes.pop() as Record<string, unknown>;
+    const depth = depths.pop()!;
+    if (depth > limit) return true;
+    for (const key in node) {
+      const child = node[key];
+      if (typeof child === 'object' && child !== null) {
+        nodes.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
+}
+
 /** Structural equality; key order never matters. */
 export function isDeepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
