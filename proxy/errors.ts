@@ -148,6 +148,12 @@ export const errors = {
       401,
       'the admin API needs "Authorization: Bearer <token>" with the read or the operator token of this proxy',
     ),
+  adminThrottled: (retryAfterS: number) =>
+    new StranglerError(
+      'STRANGLER_ERR_ADMIN_THROTTLED',
+      429,
+      `too many wrong admin tokens from this address: it is refused for ${retryAfterS} s, even with the right token. Check the token the client sends (--token, or admin.readToken / admin.operatorToken in routes.yaml), then retry after that`,
+    ),
   adminForbidden: () =>
     new StranglerError('STRANGLER_ERR_ADMIN_FORBIDDEN', 403, 'this token can only read; use the operator token'),
   adminBadRequest: (detail: string, statusCode = 400) =>
