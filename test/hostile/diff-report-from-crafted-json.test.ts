@@ -3,7 +3,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t, { type Test } from 'tap';
-import { buildComparator } from '../../proxy/comparison/compare.ts';
+import { buildComparator, compareCandidateError } from '../../proxy/comparison/compare.ts';
+import { createNoiseLearner } from '../../proxy/comparison/noise.ts';
 import { buildParityReport } from '../../proxy/parity/build-parity-report.ts';
 import type { ComparisonRecord, ParityReport, StoredResponse } from '../../proxy/parity/records.ts';
 import { renderHtmlReport } from '../../proxy/report/html-report.ts';
@@ -22,7 +23,7 @@ function stored(body: unknown): StoredResponse {
   return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), bodyEncoding: 'utf8', truncated: false };
 }
 
-/** A report as strangler builds it: one route, one mismatch found by the real comparator. */
+/** A report as strangler builds it: a mismatch found by the real comparator, a candidate error, learned noise. */
 function genuineReport(): ParityReport {
   const legacy = stored({ id: 42, name: 'Quiet corner' });
   const service = stored({ id: 42, name: 'Quiet Corner' });
@@ -45,13 +46,20 @@ function genuineReport(): ParityReport {
     legacyMs: 41,
     serviceMs: 12,
   };
+  const refused = compareCandidateError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }));
+  const failed: ComparisonRecord = { ...record, outcome: refused.outcome, differences: [], noise: [], reason: refused.reason, serviceResponse: undefined, serviceMs: undefined };
+  const learner = createNoiseLearner();
+  const twice = (at: string) => ({ status: 200, headers: legacy.headers, body: Buffer.from(JSON.stringify({ id: 42, generated_at: at })) });
+  learner.observe('rooms-get', twice('2025-03-01T10:00:00Z'), twice('2025-03-01T10:00:01Z'));
   return buildParityReport({
     counts: [
       { route: 'rooms-get', outcome: 'match', n: 9 },
       { route: 'rooms-get', outcome: 'mismatch', n: 1 },
+      { route: 'rooms-get', outcome: 'candidate-error', n: 1 },
+      { route: 'rooms-get', outcome: 'skipped', n: 2 },
     ],
-    failures: [record],
-    noise: new Map(),
+    failures: [record, failed],
+    noise: new Map([['rooms-get', learner.report('rooms-get').entries]]),
     window: { from: Date.parse('2025-03-01T00:00:00Z'), to: Date.parse('2025-03-01T12:00:00Z') },
     source: 'replay',
   });
@@ -81,7 +89,11 @@ t.test('a report strangler wrote is still accepted', async (t) => {
   const res = await diffFrom(t, genuineReport());
   t.equal(res.code, 0, res.stderr);
   t.match(res.stdout, /1 route\(s\), 1 below 99\.5 %/);
-  t.match(await readFile(res.html, 'utf8'), /class="node diff" data-path="\$\.name"/);
+  t.equal(res.stderr, '');
+  const page = await readFile(res.html, 'utf8');
+  t.match(page, /class="node diff" data-path="\$\.name"/);
+  t.match(page, /ECONNREFUSED/, 'the candidate error is listed');
+  t.match(page, /\$\.generated_at/, 'and the learned noise');
 });
 
 t.test('scripts in numeric fields: exit 1 naming the file and the first bad field, no stack trace, nothing written', async (t) => {
