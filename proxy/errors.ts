@@ -198,6 +198,12 @@ export const errors = {
       401,
       'the admin API needs "Authorization: Bearer <token>" with the read or the operator token of this proxy',
     ),
+  adminThrottled: (retryAfterS: number) =>
+    new StranglerError(
+      'STRANGLER_ERR_ADMIN_THROTTLED',
+      429,
+      `too many wrong admin tokens from this address: it is refused for ${retryAfterS} s, even with the right token. Check the token the client sends (--token, or admin.readToken / admin.operatorToken in routes.yaml), then retry after that`,
+    ),
   adminForbidden: () =>
     new StranglerError('STRANGLER_ERR_ADMIN_FORBIDDEN', 403, 'this token can only read; use the operator token'),
   adminBadRequest: (detail: string, statusCode = 400) =>
@@ -360,6 +366,20 @@ export const errors = {
       'STRANGLER_ERR_EXTRACT_LEGACY_UNREACHABLE',
       502,
       `legacy at ${url} could not be asked for samples (${detail}): start it (npx strangler demo, or php legacy/bin/setup.php && php -S 127.0.0.1:8000 legacy/router.php) and check the URL`,
+      { cause },
+    ),
+  reportFileUnreadable: (file: string, detail: string, cause?: unknown) =>
+    new StranglerError(
+      'STRANGLER_ERR_REPORT_UNREADABLE',
+      500,
+      `report file ${file} cannot be read (${detail}): pass the JSON report strangler replay wrote (its --report, var/replay-report.json by default), or leave out --from to build the report from the comparison store`,
+      { cause },
+    ),
+  reportFileInvalid: (file: string, problem: string, more: number, cause?: unknown) =>
+    new StranglerError(
+      'STRANGLER_ERR_REPORT_INVALID',
+      500,
+      `${file} is not a parity report written by strangler: ${problem}${more > 0 ? ` (and ${more} more problem${more === 1 ? '' : 's'})` : ''}. Pass the JSON report strangler replay wrote (its --report), or leave out --from to build the report from the comparison store; nothing was written`,
       { cause },
     ),
 } as const;

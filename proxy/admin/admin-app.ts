@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { errors, StranglerError } from '../errors.ts';
 import type { AuditLog } from './audit-log.ts';
+import { createAuthThrottle, type AuthThrottleOptions } from './auth-throttle.ts';
 import type { Actor, AuditEntry, Change, RouteController } from './route-controller.ts';
 
 /**
@@ -26,6 +27,8 @@ export interface AdminAppOptions {
   readiness: () => Readiness;
   /** GET /metrics answers 404 without it */
   renderMetrics?: () => Promise<{ contentType: string; body: string }>;
+  /** limits on wrong tokens per address (AUTH_THROTTLE_DEFAULTS); tests pass a clock */
+  throttle?: Partial<AuthThrottleOptions>;
 }
 
 /** Who may call an endpoint; anything not marked (unknown paths included) needs at least the read token. */
@@ -71,6 +74,7 @@ export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
   const { controller, audit, tokens, logger, readiness, renderMetrics } = options;
   if (tokens.read !== '' && tokens.read === tokens.operator) throw errors.adminTokensSame();
   const authenticate = createAuthenticator(tokens);
+  const throttle = createAuthThrottle(options.throttle);
   const tokenKinds = new WeakMap<FastifyRequest, TokenKind>();
 
   const app = Fastify({
@@ -90,12 +94,24 @@ export function buildAdminApp(options: AdminAppOptions): FastifyInstance {
     reply.header('cache-control', 'no-store');
     const access = (request.routeOptions.config as { access?: Access }).access ?? 'read';
     if (access === 'public') return;
+    // checked before the token: a blocked address learns nothing, not even from a right guess
+    const waitMs = throttle.retryAfterMs(request.ip);
+    if (waitMs > 0) {
+      const retryAfterS = Math.ceil(waitMs / 1000);
+      reply.header('retry-after', String(retryAfterS));
+      throw errors.adminThrottled(retryAfterS);
+    }
     const result = authenticate(request.headers.authorization);
     if ('reason' in result) {
       request.log.warn(
         { method: request.method, url: request.url, remoteAddress: request.ip, reason: result.reason },
         'admin request unauthorized',
       );
+      // only a presented token is a guess; a missing or non-bearer header cannot succeed
+      if (result.reason === 'unknown token') {
+        const blockedMs = throttle.fail(request.ip);
+        if (blockedMs > 0) request.log.warn({ remoteAddress: request.ip, retryAfterS: Math.ceil(blockedMs / 1000) }, 'admin address throttled');
+      }
       throw errors.adminUnauthorized();
     }
     if (access === 'operator' && result.kind !== 'operator') throw errors.adminForbidden();

@@ -7,6 +7,7 @@ import { openStore } from '../parity/open-configured-store.ts';
 import type { ComparisonSource, ParityReport } from '../parity/records.ts';
 import { renderHtmlReport } from '../report/html-report.ts';
 import { renderJunitReport } from '../report/junit-report.ts';
+import { validateParityReport } from '../report/validate-parity-report.ts';
 import { parseDuration } from '../util/parse-duration.ts';
 import { CONFIG_OPTION, parseCommandArgs, UsageError, type Command } from './command.ts';
 
@@ -47,8 +48,7 @@ Options:
 
     let report: ParityReport;
     if (values.from) {
-      report = JSON.parse(await readFile(values.from, 'utf8')) as ParityReport;
-      if (!Array.isArray(report.routes)) throw new UsageError(`${values.from} is not a report written by strangler replay`);
+      report = await readReportFile(values.from);
       if (route) report = { ...report, routes: report.routes.filter((r) => r.route === route), examples: report.examples.filter((e) => e.route === route) };
     } else {
       const sinceMs = parseDuration(values.since);
@@ -81,3 +81,24 @@ Options:
     return 0;
   },
 };
+
+/** A report JSON from a file, its shape checked: throws STRANGLER_ERR_REPORT_UNREADABLE or _INVALID. */
+async function readReportFile(file: string): Promise<ParityReport> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw errors.reportFileUnreadable(file, (err as NodeJS.ErrnoException).code ?? String(err), err);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (err) {
+    // JSON.parse quotes the file around the error; the position is enough and prints safely
+    const at = /position (\d+)/.exec((err as Error).message);
+    throw errors.reportFileInvalid(file, at ? `it is not JSON (syntax error at character ${Number(at[1]) + 1})` : 'it is not JSON', 0, err);
+  }
+  const problems = validateParityReport(value);
+  if (problems.length > 0) throw errors.reportFileInvalid(file, problems[0], problems.length - 1);
+  return value as ParityReport;
+}

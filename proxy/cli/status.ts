@@ -1,6 +1,6 @@
 import { loadConfig } from '../config/load-config.ts';
 import { errors } from '../errors.ts';
-import type { RouteStatus } from '../admin/route-controller.ts';
+import type { AuditEntry, RouteStatus } from '../admin/route-controller.ts';
 import { adminClientFor, defaultReason } from './admin-target.ts';
 import { CONFIG_OPTION, parseCommandArgs, UsageError, type Command } from './command.ts';
 
@@ -26,22 +26,25 @@ Options:
     const client = adminClientFor(config, 'read', values.token);
     if (!client) throw errors.adminNotConfigured(config.file);
     const routes = await client.routes();
-    console.log(values.json ? JSON.stringify(routes, null, 2) : formatRoutes(routes));
+    console.log(values.json ? toTerminalJson(routes) : formatRoutes(routes));
     return 0;
   },
 };
 
 function formatRoutes(routes: RouteStatus[]): string {
   const head = ['route', 'stage', 'share', 'flag', 'req/s', 'parity', 'rollout'];
-  const rows = routes.map((r) => [
-    r.name,
-    r.stage,
-    r.share === null ? 'custom' : `${r.share} %`,
-    r.enabled ? 'on' : 'off',
-    Object.entries(r.rates).map(([target, rate]) => `${target} ${rate}`).join(', ') || '0',
-    r.parity === null ? '—' : `${(Math.floor(r.parity * 100) / 100).toFixed(2)} %`,
-    r.rollout ? `${r.rollout.status} ${r.rollout.step}/${r.rollout.steps.length}: ${r.rollout.reason}` : '',
-  ]);
+  const rows = routes.map((r) =>
+    [
+      r.name,
+      r.stage,
+      r.share === null ? 'custom' : `${r.share} %`,
+      r.enabled ? 'on' : 'off',
+      Object.entries(r.rates).map(([target, rate]) => `${target} ${rate}`).join(', ') || '0',
+      r.parity === null ? '—' : `${(Math.floor(r.parity * 100) / 100).toFixed(2)} %`,
+      // a stopped rollout's reason quotes the operator's --reason
+      r.rollout ? `${r.rollout.status} ${r.rollout.step}/${r.rollout.steps.length}: ${r.rollout.reason}` : '',
+    ].map(escapeControls),
+  );
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   return [head, ...rows].map((row) => row.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 }
@@ -107,9 +110,47 @@ Options:
     const client = adminClientFor(config, 'read', values.token);
     if (!client) throw errors.adminNotConfigured(config.file);
     const entries = await client.audit({ route: positionals[0], limit });
-    if (values.json) console.log(JSON.stringify(entries, null, 2));
+    if (values.json) console.log(toTerminalJson(entries));
     else if (entries.length === 0) console.log('no changes recorded yet');
-    else for (const e of entries) console.log(`${e.at}  ${e.change.route}  ${e.change.action}  ${describe(e.change.from)} → ${describe(e.change.to)}  by ${e.actor.token}${e.actor.address ? `@${e.actor.address}` : ''}  "${e.reason}"`);
+    else for (const e of entries) console.log(formatAuditEntry(e));
     return 0;
   },
 };
+
+/** One audit entry on one line; every field is the log's text, so none reaches the terminal raw. */
+function formatAuditEntry(e: AuditEntry): string {
+  const by = `${e.actor.token}${e.actor.address ? `@${e.actor.address}` : ''}`;
+  const fields = [e.at, e.change.route, e.change.action, `${describe(e.change.from)} → ${describe(e.change.to)}`, `by ${by}`].map(escapeControls);
+  return `${fields.join('  ')}  "${escapeControls(e.reason).replace(/"/g, '\\"')}"`;
+}
+
+/**
+ * Characters a terminal acts on instead of showing: C0 controls (ESC starts colour and cursor
+ * sequences, CR rewrites the line), DEL, C1 controls (U+009B is a one-character CSI), line and
+ * paragraph separators, and the bidirectional controls that reorder what is shown.
+ */
+const TERMINAL_CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/** The same less C0, which JSON.stringify escapes inside strings (the raw newlines are its indentation). */
+const TERMINAL_CONTROLS_JSON_LEAVES = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text from the admin API (an operator's --reason above all) as it may be printed: backslash
+ * and every terminal control written as an escape (\\, \x1b, \r, \u202e), so what is printed
+ * is what was stored, and no reason can recolour, move the cursor or overwrite the line.
+ */
+function escapeControls(text: unknown): string {
+  return String(text)
+    .replace(/\\/g, '\\\\')
+    .replace(TERMINAL_CONTROLS, (c) => {
+      const code = c.charCodeAt(0);
+      if (c === '\n') return '\\n';
+      if (c === '\r') return '\\r';
+      if (c === '\t') return '\\t';
+      return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+    });
+}
+
+/** JSON for a terminal: JSON.stringify escapes C0 controls but leaves the other terminal controls raw. */
+function toTerminalJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(TERMINAL_CONTROLS_JSON_LEAVES, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

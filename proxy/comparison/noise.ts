@@ -1,7 +1,7 @@
 import { decodeJson, headerValue, isJsonMedia, looksLikeJson, NOT_JSON, parseMediaType } from './body.ts';
 import type { ComparatorOptions } from './compare.ts';
 import { compilePaths, coversPath, formatPath, formatPattern, parseConcretePath, type PathState, type Segment } from './json-path.ts';
-import { canonicalJson, isDeepEqual, preview, typeOf } from './json-value.ts';
+import { canonicalJson, isDeepEqual, isDeeperThan, MAX_JSON_DEPTH, preview, typeOf } from './json-value.ts';
 import type { CapturedResponse } from './types.ts';
 
 /**
@@ -38,7 +38,7 @@ export interface NoiseReport {
   route: string;
   /** pairs of legacy answers compared */
   observations: number;
-  /** pairs that could not be compared: different statuses, or a body cut at the capture cap */
+  /** pairs that could not be compared: different statuses, a body cut at the capture cap, or JSON nested deeper than MAX_JSON_DEPTH */
   skipped: number;
   /** patterns not kept because the route reached MAX_PATTERNS_PER_ROUTE */
   dropped: number;
@@ -103,9 +103,14 @@ export function createNoiseLearner(): NoiseLearner {
         route.skipped++;
         return [];
       }
+      const differences = findDifferences(first, second);
+      if (!differences) {
+        route.skipped++;
+        return [];
+      }
       route.observations++;
       const learned: string[] = [];
-      for (const found of findDifferences(first, second).values()) {
+      for (const found of differences.values()) {
         const key = `${found.kind} ${found.pattern}`;
         const entry = route.entries.get(key);
         if (entry) {
@@ -165,8 +170,8 @@ function suggest(found: Found): string {
   return 'legacy answers this route with different bodies each time and no path can be learned from non-JSON: every body comparison will mismatch; try html: { collapseWhitespace: true } if only whitespace varies';
 }
 
-/** What differs between two legacy answers, once per pattern. */
-function findDifferences(first: CapturedResponse, second: CapturedResponse): Map<string, Found> {
+/** What differs between two legacy answers, once per pattern; undefined when they cannot be compared. */
+function findDifferences(first: CapturedResponse, second: CapturedResponse): Map<string, Found> | undefined {
   const found = new Map<string, Found>();
   const jsonish =
     isJsonMedia(parseMediaType(headerValue(first.headers, 'content-type'))) ||
@@ -176,6 +181,7 @@ function findDifferences(first: CapturedResponse, second: CapturedResponse): Map
   const a = jsonish ? decodeJson(first.body) : NOT_JSON;
   const b = jsonish ? decodeJson(second.body) : NOT_JSON;
   if (a !== NOT_JSON && b !== NOT_JSON) {
+    if (isDeeperThan(a, MAX_JSON_DEPTH) || isDeeperThan(b, MAX_JSON_DEPTH)) return undefined;
     diff(a, b, [], found);
   } else if (!first.body.equals(second.body)) {
     const example = { path: 'body', first: preview(first.body.toString('utf8')), second: preview(second.body.toString('utf8')) };

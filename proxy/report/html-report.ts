@@ -1,5 +1,6 @@
 import { decodeJson, NOT_JSON } from '../comparison/body.ts';
 import { formatPath, type Segment } from '../comparison/json-path.ts';
+import { isDeeperThan, MAX_JSON_DEPTH } from '../comparison/json-value.ts';
 import type { Difference } from '../comparison/types.ts';
 import type { ComparisonRecord, DifferingPath, ParityReport, RouteParity, StoredResponse } from '../parity/records.ts';
 
@@ -67,9 +68,9 @@ function renderRouteTable(routes: RouteParity[]): string {
   const rows = routes.map(
     (r, i) =>
       `<tr data-route="${escapeHtml(r.route)}"><td><a href="#route-${i}">${escapeHtml(r.route)}</a></td>` +
-      `<td class="num">${r.compared}</td><td class="num">${r.matches}</td><td class="num">${r.mismatches}</td>` +
-      `<td class="num">${r.candidateErrors}</td><td class="num">${r.skipped}</td>` +
-      `<td class="num parity ${parityClass(r.parity)}">${formatParity(r.parity)}</td></tr>`,
+      `<td class="num">${escapeHtml(r.compared)}</td><td class="num">${escapeHtml(r.matches)}</td><td class="num">${escapeHtml(r.mismatches)}</td>` +
+      `<td class="num">${escapeHtml(r.candidateErrors)}</td><td class="num">${escapeHtml(r.skipped)}</td>` +
+      `<td class="num parity ${parityClass(r.parity)}">${escapeHtml(formatParity(r.parity))}</td></tr>`,
   );
   return (
     '<table class="routes"><thead><tr><th>route</th><th>compared</th><th>matches</th><th>mismatches</th>' +
@@ -80,14 +81,14 @@ function renderRouteTable(routes: RouteParity[]): string {
 }
 
 function renderRouteDetails(route: RouteParity, i: number): string {
-  const parts = [`<section class="route" id="route-${i}">`, `<h2>${escapeHtml(route.route)} <span class="parity ${parityClass(route.parity)}">${formatParity(route.parity)}</span></h2>`];
+  const parts = [`<section class="route" id="route-${i}">`, `<h2>${escapeHtml(route.route)} <span class="parity ${parityClass(route.parity)}">${escapeHtml(formatParity(route.parity))}</span></h2>`];
   if (route.topDifferences.length) {
     parts.push('<h3>Top differing paths</h3>', renderDifferingPaths(route.topDifferences));
   }
   if (route.topErrors.length) {
     parts.push(
       '<h3>Candidate errors</h3><table class="errors"><thead><tr><th>reason</th><th>count</th></tr></thead><tbody>',
-      ...route.topErrors.map((e) => `<tr><td>${escapeHtml(e.reason)}</td><td class="num">${e.count}</td></tr>`),
+      ...route.topErrors.map((e) => `<tr><td>${escapeHtml(e.reason)}</td><td class="num">${escapeHtml(e.count)}</td></tr>`),
       '</tbody></table>',
     );
   }
@@ -96,7 +97,7 @@ function renderRouteDetails(route: RouteParity, i: number): string {
       '<h3>Learned noise</h3><table class="noise-fields"><thead><tr><th>pattern</th><th>kind</th><th>count</th><th>suggestion</th></tr></thead><tbody>',
       ...route.noise.map(
         (n) =>
-          `<tr><td><code>${escapeHtml(n.pattern)}</code></td><td>${escapeHtml(n.kind)}</td><td class="num">${n.count}</td><td><code>${escapeHtml(n.suggestion)}</code></td></tr>`,
+          `<tr><td><code>${escapeHtml(n.pattern)}</code></td><td>${escapeHtml(n.kind)}</td><td class="num">${escapeHtml(n.count)}</td><td><code>${escapeHtml(n.suggestion)}</code></td></tr>`,
       ),
       '</tbody></table>',
     );
@@ -109,7 +110,7 @@ function renderRouteDetails(route: RouteParity, i: number): string {
 function renderDifferingPaths(paths: DifferingPath[]): string {
   const rows = paths.map(
     (p) =>
-      `<tr><td><code>${escapeHtml(p.pattern)}</code></td><td class="num">${p.count}</td>` +
+      `<tr><td><code>${escapeHtml(p.pattern)}</code></td><td class="num">${escapeHtml(p.count)}</td>` +
       `<td><code>${escapeHtml(p.example.request)}</code><br><small>${escapeHtml(p.example.at)} · <code>${escapeHtml(p.example.path)}</code></small></td>` +
       `<td class="value">${escapeHtml(formatValue(p.example.legacy))}</td><td class="value">${escapeHtml(formatValue(p.example.service))}</td></tr>`,
   );
@@ -160,10 +161,10 @@ function renderSide(
   diffPaths: ReadonlySet<string>,
   noisePaths: ReadonlySet<string>,
 ): string {
-  const timing = ms === undefined ? '' : ` · ${ms} ms`;
+  const timing = ms === undefined ? '' : ` · ${escapeHtml(ms)} ms`;
   const heading = `<h4>${side === 'legacy' ? 'legacy' : `service ${escapeHtml(name)}`}${timing}</h4>`;
   if (!response) return `<div class="side ${side}">${heading}<p class="note">no response</p></div>`;
-  const status = `<div class="status${diffPaths.has('status') ? ' diff' : ''}" data-path="status">HTTP ${response.status}</div>`;
+  const status = `<div class="status${diffPaths.has('status') ? ' diff' : ''}" data-path="status">HTTP ${escapeHtml(response.status)}</div>`;
   const headerRows = Object.entries(response.headers).map(([header, value]) => {
     const path = `headers.${header.toLowerCase()}`;
     return `<tr class="${pathClass(path, diffPaths, noisePaths)}" data-path="${escapeHtml(path)}"><th>${escapeHtml(header)}:</th><td>${escapeHtml(value)}</td></tr>`;
@@ -177,19 +178,15 @@ function renderBody(response: StoredResponse, diffPaths: ReadonlySet<string>, no
   const cut = response.truncated ? '<p class="note">body cut at the storage cap</p>' : '';
   if (response.bodyEncoding === 'base64') {
     const bytes = Buffer.byteLength(response.body, 'base64');
-    return `<div class="${bodyClass}" data-path="body"><p class="note">binary, ${bytes} bytes</p>${cut}</div>`;
+    return `<div class="${bodyClass}" data-path="body"><p class="note">binary, ${escapeHtml(bytes)} bytes</p>${cut}</div>`;
   }
   if (response.body === '') return `<div class="${bodyClass}" data-path="body"><p class="note">empty body</p></div>`;
   const json = decodeJson(Buffer.from(response.body, 'utf8'));
-  if (json !== NOT_JSON) {
-    try {
-      const out: string[] = [];
-      renderJson(json, [], undefined, true, false, false, diffPaths, noisePaths, out);
-      return `<div class="${bodyClass}" data-path="body"><div class="json">${out.join('')}</div>${cut}</div>`;
-    } catch (err) {
-      // nesting deep enough to exhaust the stack: show the text instead
-      if (!(err instanceof RangeError)) throw err;
-    }
+  // renderJson recurses per level: JSON deeper than the comparison walks is shown as text
+  if (json !== NOT_JSON && !isDeeperThan(json, MAX_JSON_DEPTH)) {
+    const out: string[] = [];
+    renderJson(json, [], undefined, true, false, false, diffPaths, noisePaths, out);
+    return `<div class="${bodyClass}" data-path="body"><div class="json">${out.join('')}</div>${cut}</div>`;
   }
   return `<div class="${bodyClass}" data-path="body"><pre class="body-text">${escapeHtml(response.body)}</pre>${cut}</div>`;
 }
@@ -270,6 +267,7 @@ function formatValue(value: unknown): string {
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+/** Every value that reaches the page goes through here, numbers too: a report read from a file is only as typed as its author. */
+function escapeHtml(value: unknown): string {
+  return String(value).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
 }
