@@ -74,6 +74,7 @@ export function createUpgradeForwarder(logger: Logger): UpgradeForwarder {
       socket[CALL] = call;
       socket.on('timeout', () => {
         logger.info({ reqId: exchange.id, route: exchange.route?.name ?? null, target: exchange.decision!.primary, idleMs: plan.idleTimeoutMs }, 'upgraded connection idle; closed');
+        exchange.rejected = 'websocket-idle';
         socket.destroy();
       });
       socket.once('close', () => {
