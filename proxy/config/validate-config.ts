@@ -93,6 +93,10 @@ class Reader {
     if (testersNode && this.assertMap(testersNode, 'testers')) {
       this.assertKeys(testersNode as YAMLMap, 'testers', KNOWN_KEYS.testers);
       testers.secret = this.readString(testersNode as YAMLMap, 'secret', 'testers.secret') ?? '';
+      // empty switches x-strangler-force off; a short secret would be guessed like a short admin token
+      if (testers.secret && testers.secret.length < 16) {
+        this.report(this.child(testersNode as YAMLMap, 'secret'), 'testers.secret', 'a secret must be at least 16 characters; generate one with: openssl rand -hex 24 (or leave it empty to ignore x-strangler-force)');
+      }
     }
     const upstreamTimeoutMs = this.readDuration(root, 'upstreamTimeout') ?? DEFAULTS.upstreamTimeoutMs;
     const targetHeader = this.readBoolean(root, 'targetHeader') ?? DEFAULTS.targetHeader;
@@ -556,14 +560,14 @@ class Reader {
     return { concurrent, ratePerS: this.readRate(map, `${at}.limit.rate`) ?? 0 };
   }
 
-  /** `rate: 200/s` or `600/m` → per second */
+  /** `rate: 200/s` or `600/m` → per second; 0 means no limit */
   private readRate(map: YAMLMap, at: string): number | undefined {
     const rate = this.child(map, 'rate');
     if (rate === undefined) return undefined;
     const raw = isScalar(rate) ? String(rate.value) : '';
     const m = /^(\d+(?:\.\d+)?)\s*(?:\/\s*(s|m))?$/.exec(raw.trim());
-    if (!m || Number(m[1]) <= 0) {
-      this.report(rate, at, `"${raw}" is not a rate; write e.g. rate: 200/s or 600/m`);
+    if (!m) {
+      this.report(rate, at, `"${raw}" is not a rate; write e.g. rate: 200/s or 600/m (0 = no limit)`);
       return undefined;
     }
     return Number(m[1]) / (m[2] === 'm' ? 60 : 1);

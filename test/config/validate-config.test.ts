@@ -58,6 +58,7 @@ const BAD: Array<[string, string, number, RegExp]> = [
   ['a bad sample', GOOD + '  - name: me\n    match: GET /api/me\n    service: rooms\n    shadow: { sample: 150% }\n', 15, /"150%" is not a share; write a percentage from 0% to 100%/],
   ['record without a recording section', GOOD + '  - name: me\n    match: GET /api/me\n    service: rooms\n    record: 5%\n', 1, /sets record: but there is no recording: section; add recording: \{ file: var\/recordings\/traffic.jsonl \}/],
   ['a bad duration', GOOD + 'upstreamTimeout: soon\n', 12, /"soon" is not a duration; write e.g. 500ms, 30s, 2m/],
+  ['a tester secret shorter than 16 characters', GOOD + 'testers:\n  secret: s3cret\n', 13, /testers.secret: a secret must be at least 16 characters; generate one with: openssl rand -hex 24/],
 ];
 
 for (const [what, source, line, message] of BAD) {
@@ -80,10 +81,27 @@ t.test('every problem is reported at once', async (t) => {
 
 t.test('${VAR} and ${VAR:-default} are expanded from the environment', async (t) => {
   const source = GOOD.replace('http://127.0.0.1:3101', '${ROOMS_URL:-http://127.0.0.1:3101}') + 'testers:\n  secret: ${SECRET}\n';
-  const { config } = check(source, { SECRET: 'abc', ROOMS_URL: 'http://10.0.0.5:80' });
-  t.equal(config?.testers.secret, 'abc');
+  const secret = 'a-tester-secret-of-24-ch';
+  const { config } = check(source, { SECRET: secret, ROOMS_URL: 'http://10.0.0.5:80' });
+  t.equal(config?.testers.secret, secret);
   t.equal(config?.services.rooms.origin, 'http://10.0.0.5');
-  t.equal(check(source, { SECRET: 'abc' }).config?.services.rooms.origin, 'http://127.0.0.1:3101', 'default used when unset');
+  t.equal(check(source, { SECRET: secret }).config?.services.rooms.origin, 'http://127.0.0.1:3101', 'default used when unset');
+});
+
+t.test('a tester secret is 16 characters or more, or empty (x-strangler-force ignored)', async (t) => {
+  t.equal(check(GOOD + 'testers:\n  secret: 0123456789abcdef\n').config?.testers.secret, '0123456789abcdef');
+  t.equal(check(GOOD + 'testers:\n  secret: ${SECRET:-}\n').config?.testers.secret, '');
+});
+
+t.test('limits.rate and a route\'s limit.rate of 0 mean no limit, as the README says', async (t) => {
+  for (const zero of ['0', '"0"', '0/s', '0/m']) {
+    const source = GOOD.replace('    match: GET /api/rooms\n', `    match: GET /api/rooms\n    limit: { rate: ${zero} }\n`) + `limits:\n  rate: ${zero}\n`;
+    const { config, problems } = check(source);
+    t.same(problems, [], `rate: ${zero} is accepted`);
+    t.equal(config?.limits.ratePerS, 0, `limits.rate: ${zero} is no limit`);
+    t.equal(config?.routes[0].limit.ratePerS, 0, `limit.rate: ${zero} is no limit`);
+  }
+  t.match(check(GOOD + 'limits:\n  rate: fast\n').problems, [{ path: 'limits.rate', message: /"fast" is not a rate; write e.g. rate: 200\/s or 600\/m \(0 = no limit\)/ }]);
 });
 
 t.test('UNLEASH_URL + UNLEASH_API_TOKEN switch to server mode without editing the file', async (t) => {
