@@ -43,13 +43,13 @@ async function parity(t: Test, dir: string, databaseUrl: string) {
     legacy: legacy.url,
     services: { rooms: rooms.url },
     routes: ROOMS_ROUTES,
-    extra: 'testers:\n  secret: qa',
+    extra: 'testers:\n  secret: qa-tester-0123456789',
   });
   t.teardown(() => proxy.close());
 
   for (const p of PATHS) {
-    const viaLegacy = await request(proxy.url + p, { headers: { 'x-strangler-force': 'legacy', 'x-strangler-secret': 'qa' } });
-    const viaService = await request(proxy.url + p, { headers: { 'x-strangler-force': 'service', 'x-strangler-secret': 'qa' } });
+    const viaLegacy = await request(proxy.url + p, { headers: { 'x-strangler-force': 'legacy', 'x-strangler-secret': 'qa-tester-0123456789' } });
+    const viaService = await request(proxy.url + p, { headers: { 'x-strangler-force': 'service', 'x-strangler-secret': 'qa-tester-0123456789' } });
     t.equal(viaLegacy.headers['x-strangler-target'], 'legacy');
     t.equal(viaService.headers['x-strangler-target'], 'rooms');
     t.same(normalize(viaService), normalize(viaLegacy), `${p}: the service answers like the monolith`);

@@ -11,7 +11,7 @@ const ROUTES = `${ROOMS_ROUTES}  - name: rooms-join
 t.test('routing matrix', async (t) => {
   const { proxy, legacy, rooms } = await startProxyFixture(t, {
     routes: ROUTES,
-    extra: 'testers:\n  secret: s3cret',
+    extra: 'testers:\n  secret: s3cret-tester-0123456',
     features: [on('rooms-get'), off('rooms-list')],
   });
 
@@ -56,9 +56,9 @@ t.test('routing matrix', async (t) => {
   });
 
   t.test('testers force a side only with the secret; the headers never reach an upstream', async (t) => {
-    const forced = await request(`${proxy.url}/api/rooms`, { headers: { 'x-strangler-force': 'service', 'x-strangler-secret': 's3cret' } });
+    const forced = await request(`${proxy.url}/api/rooms`, { headers: { 'x-strangler-force': 'service', 'x-strangler-secret': 's3cret-tester-0123456' } });
     t.equal(forced.json().upstream, 'rooms', 'forced to the service with the right secret');
-    const back = await request(`${proxy.url}/api/rooms/1`, { headers: { 'x-strangler-force': 'legacy', 'x-strangler-secret': 's3cret' } });
+    const back = await request(`${proxy.url}/api/rooms/1`, { headers: { 'x-strangler-force': 'legacy', 'x-strangler-secret': 's3cret-tester-0123456' } });
     t.equal(back.json().upstream, 'legacy', 'forced to legacy although the flag is on');
     const wrong = await request(`${proxy.url}/api/rooms`, { headers: { 'x-strangler-force': 'service', 'x-strangler-secret': 'guess' } });
     t.equal(wrong.json().upstream, 'legacy', 'a wrong secret is ignored');
