@@ -75,17 +75,17 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
   const stateFor = (next: Config, flags: FlagSource): ProxyState => {
     const trust = buildPeerTrust(next.forwarded.trust);
     return {
-    config: next,
-    routes: buildRouteTable(next.routes),
-    flags,
-    forwarder,
-    shadow,
-    recorder,
-    breakers,
-    shedder,
-    redactor: createRedactor(next.comparisons.redact),
-    plans: forwardPlans(next, breakers, trust),
-    trust,
+      config: next,
+      routes: buildRouteTable(next.routes),
+      flags,
+      forwarder,
+      shadow,
+      recorder,
+      breakers,
+      shedder,
+      redactor: createRedactor(next.comparisons.redact),
+      plans: forwardPlans(next, breakers, trust),
+      trust,
     };
   };
   let state = stateFor(config, await createFlagSource(config.flags, { logger, flagNames: flagNamesOf(config) }));
@@ -134,20 +134,18 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
   const server = http.createServer<typeof http.IncomingMessage, typeof ExchangeResponse>(
     {
       ServerResponse: ExchangeResponse,
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      headersTimeout: limits.headerTimeoutMs,
       maxHeaderSize: limits.maxHeaderSize,
       // Node checks headersTimeout (and requestTimeout) on this tick; its default, 30 s, would let a slowloris head live 3x the timeout
       connectionsCheckingInterval: Math.min(1_000, limits.headerTimeoutMs),
     },
     (req, res) => {
-    const exchange = createExchange(requestIdOf(req), req, res, performance.now());
-    res.exchange = exchange;
-    res.on('close', onResponseClose);
-    runStages(exchange, state);
+      const exchange = createExchange(requestIdOf(req), req, res, performance.now());
+      res.exchange = exchange;
+      res.on('close', onResponseClose);
+      runStages(exchange, state);
     },
   );
-  server.maxConnections = limits.maxConnections;
+  applyServerLimits(server, limits);
   server.on('drop', () => metrics.recordRejected('connection-limit'));
 
   /** An upgrade request passes the same checks and decision as any request; then its own forwarder. */
@@ -260,6 +258,10 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
         logger.warn({ file: next.file }, 'a route now compares, but comparisons are stored only when the proxy starts with such a route; restart the proxy to store them');
       }
       state = stateFor(next, flags);
+      applyServerLimits(server, next.limits);
+      if (next.limits.maxHeaderSize !== old.config.limits.maxHeaderSize) {
+        logger.warn({ file: next.file }, 'limits.maxHeaderSize changes only when the proxy restarts');
+      }
       if (flagsChanged) old.flags.close();
       logger.info({ file: next.file, routes: next.routes.length }, 'config applied');
     },
@@ -286,6 +288,13 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
       accessLog?.flush();
     },
   };
+}
+
+/** The client-connection limits Node's server keeps itself; the rest are the forwarder's. */
+function applyServerLimits(server: http.Server, limits: Config['limits']): void {
+  server.maxConnections = limits.maxConnections;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.headersTimeout = limits.headerTimeoutMs;
 }
 
 /** A response that knows its exchange, so the close listener can be one function for all. */
