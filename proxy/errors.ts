@@ -54,6 +54,19 @@ export const errors = {
       `config file ${file} not found: pass --config <file> or create routes.yaml in the current folder (see README "Config reference")`,
       { cause },
     ),
+  configUnreadable: (file: string, cause?: unknown) =>
+    new StranglerError(
+      'STRANGLER_ERR_CONFIG_UNREADABLE',
+      500,
+      `config file ${file} cannot be read (${cause instanceof Error ? cause.message : 'unknown error'}): pass --config with the path of a routes.yaml file the proxy may read`,
+      { cause },
+    ),
+  configUnsettled: (file: string, waitedMs: number) =>
+    new StranglerError(
+      'STRANGLER_ERR_CONFIG_UNSETTLED',
+      500,
+      `config file ${file} was still changing after ${waitedMs} ms, so none of it was applied; write it elsewhere and rename it over routes.yaml (mv is atomic), then it is read once it is complete`,
+    ),
   flagsFileInvalid: (file: string, detail: string, cause?: unknown) =>
     new StranglerError(
       'STRANGLER_ERR_FLAGS_FILE_INVALID',

@@ -39,6 +39,7 @@ export async function runProxy(config: Config, logger: Logger, listen?: { host?:
         err instanceof ConfigError ? { problems: err.problems.map((p) => `${p.line}:${p.column} ${p.path} ${p.message}`) } : { err },
         'config rejected, still serving the last good one',
       ),
+    { logger },
   );
   const onHup = () => {
     logger.info({ signal: 'SIGHUP', config: config.file }, 'config reload requested');

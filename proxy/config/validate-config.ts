@@ -1,8 +1,9 @@
 import path from 'node:path';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
 import type { ConfigProblem } from '../errors.ts';
 import { expandEnv } from './expand-env.ts';
 import { isAddressOrCidr } from '../forward/forwarded-headers.ts';
+import { parseSource, SYNTAX_HINT } from './parse-source.ts';
 import {
   DEFAULTS,
   ESCAPED_SLASH_ACTIONS,
@@ -36,15 +37,16 @@ export interface ValidationResult {
  * problem carries the line of the node it is about. Reports every problem at once.
  */
 export function validateConfig(source: string, file: string, env: NodeJS.ProcessEnv = process.env): ValidationResult {
-  const lines = new LineCounter();
-  const doc = parseDocument(source, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const parsed = parseSource(source, file);
+  if ('problems' in parsed) return { problems: parsed.problems };
+  const { doc, lines } = parsed;
   const reader = new Reader(file, lines, env);
 
   // Only the first syntax error: the parser's later ones are usually echoes of it.
   const syntax = doc.errors[0];
   if (syntax) {
     const pos = lines.linePos(syntax.pos[0]);
-    const hint = syntax.code === 'DUPLICATE_KEY' ? 'remove one of the two keys' : 'check indentation, and quote values that contain ": " or start with [ { * &';
+    const hint = syntax.code === 'DUPLICATE_KEY' ? 'remove one of the two keys' : SYNTAX_HINT;
     reader.problems.push({ file, line: pos.line, column: pos.col, path: '', message: `YAML syntax: ${firstLine(syntax.message)}; ${hint}` });
   }
   if (doc.errors.length > 0) return { problems: reader.problems };
@@ -64,6 +66,12 @@ function firstLine(s: string): string {
 
 type Located = Node | Pair | null | undefined;
 
+/**
+ * A file of thousands of mistakes (20 000 routes naming an unknown service took minutes to
+ * describe) is answered with its first problems, quickly.
+ */
+const MAX_PROBLEMS = 100;
+
 class Reader {
   readonly problems: ConfigProblem[] = [];
   /** every name under services:, valid URL or not, so a bad URL is reported once, not again per route */
@@ -76,9 +84,19 @@ class Reader {
   ) {}
 
   report(node: Located, at: string, message: string): void {
+    if (this.problems.length > MAX_PROBLEMS) return;
     const offset = offsetOf(node);
     const pos = offset === undefined ? { line: 1, col: 1 } : this.lines.linePos(offset);
+    if (this.problems.length === MAX_PROBLEMS) {
+      this.problems.push({ file: this.file, line: pos.line, column: pos.col, path: '', message: `more than ${MAX_PROBLEMS} problems, the rest are not listed: fix these first, then run strangler check again` });
+      return;
+    }
     this.problems.push({ file: this.file, line: pos.line, column: pos.col, path: at, message });
+  }
+
+  /** past MAX_PROBLEMS nothing more is reported, so the readers of long lists stop early */
+  get full(): boolean {
+    return this.problems.length > MAX_PROBLEMS;
   }
 
   readTop(root: YAMLMap): Config {
@@ -306,7 +324,11 @@ class Reader {
 
   private readRoutes(root: YAMLMap, services: Record<string, URL>, declared: ReadonlySet<string>): RouteConfig[] {
     const node = this.child(root, 'routes');
-    if (node === undefined) return [];
+    if (node === undefined) {
+      // never "no routes" by default: that is what a file cut short while being written looks like
+      this.report(root, 'routes', 'missing; add routes: with "- name: …", "match: GET /path", "service: …" entries, or routes: [] for none. A file without routes: is often one cut short while it was written: check its end');
+      return [];
+    }
     if (!isSeq(node)) {
       this.report(node, 'routes', 'must be a list; write each route as "- name: ...", "match: GET /path", "service: ..."');
       return [];
@@ -315,6 +337,7 @@ class Reader {
     const byName = new Map<string, number>();
     const byMatch = new Map<string, { name: string; line: number }>();
     node.items.forEach((item, i) => {
+      if (this.full) return;
       const at = `routes[${i}]`;
       if (!isMap(item)) {
         this.report(item as Node, at, 'a route is a mapping with name, match and service');
