@@ -129,6 +129,12 @@ export const errors = {
       408,
       `the request body stalled for more than ${ms} ms (limits.bodyTimeout); the upstream was told nothing complete, resend the request`,
     ),
+  requestBodyTooLarge: (max: number) =>
+    new StranglerError(
+      'STRANGLER_ERR_REQUEST_BODY_TOO_LARGE',
+      413,
+      `the request body is larger than limits.maxRequestBody (${max} bytes); send less, or raise the limit in routes.yaml`,
+    ),
   upstreamBusy: (upstream: string, target: string, waitedMs: number) =>
     new StranglerError(
       'STRANGLER_ERR_UPSTREAM_BUSY',

@@ -45,6 +45,7 @@ export const DEFAULTS = {
     maxConnections: 20_000,
     headerTimeoutMs: 10_000,
     bodyTimeoutMs: 30_000,
+    maxRequestBody: 64 * 1024 * 1024,
     sendTimeoutMs: 30_000,
     keepAliveTimeoutMs: 65_000,
     maxTargetLength: 8 * 1024,
@@ -185,6 +186,8 @@ export interface LimitsConfig {
   headerTimeoutMs: number;
   /** no gap longer than this in a request body while it is read (408); the upstream's timeout starts once the body is sent */
   bodyTimeoutMs: number;
+  /** request body bytes (413 beyond); 0 = no limit */
+  maxRequestBody: number;
   /** a client that takes no bytes of its answer for this long is cut (the upstream's connection is freed) */
   sendTimeoutMs: number;
   /** an idle keep-alive client connection is closed after this */
@@ -290,7 +293,7 @@ export const KNOWN_KEYS = {
   recording: ['file', 'maxBody'],
   breaker: ['failures', 'openFor'],
   admin: ['listen', 'readToken', 'operatorToken'],
-  limits: ['maxConcurrent', 'rate', 'maxEventLoopDelay', 'retryAfter', 'maxConnections', 'headerTimeout', 'bodyTimeout', 'sendTimeout', 'keepAliveTimeout', 'maxTargetLength', 'maxHeaderSize', 'responseBuffer', 'maxWebSockets', 'webSocketIdleTimeout'],
+  limits: ['maxConcurrent', 'rate', 'maxEventLoopDelay', 'retryAfter', 'maxConnections', 'headerTimeout', 'bodyTimeout', 'maxRequestBody', 'sendTimeout', 'keepAliveTimeout', 'maxTargetLength', 'maxHeaderSize', 'responseBuffer', 'maxWebSockets', 'webSocketIdleTimeout'],
   forwarded: ['trust'],
   routeLimit: ['concurrent', 'rate'],
   paths: ['normalize', 'mergeSlashes', 'escapedSlashes'],

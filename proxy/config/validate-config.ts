@@ -524,6 +524,7 @@ class Reader {
       maxConnections: this.readPositive(map, 'maxConnections', 'limits.maxConnections') ?? d.maxConnections,
       headerTimeoutMs: this.readDuration(map, 'headerTimeout', 'limits.headerTimeout') ?? d.headerTimeoutMs,
       bodyTimeoutMs: this.readDuration(map, 'bodyTimeout', 'limits.bodyTimeout') ?? d.bodyTimeoutMs,
+      maxRequestBody: this.readSize(map, 'maxRequestBody', 'limits.maxRequestBody') ?? d.maxRequestBody,
       sendTimeoutMs: this.readDuration(map, 'sendTimeout', 'limits.sendTimeout') ?? d.sendTimeoutMs,
       keepAliveTimeoutMs: this.readDuration(map, 'keepAliveTimeout', 'limits.keepAliveTimeout') ?? d.keepAliveTimeoutMs,
       maxTargetLength: this.readSize(map, 'maxTargetLength', 'limits.maxTargetLength') ?? d.maxTargetLength,

@@ -10,7 +10,7 @@ import { createUpgradeForwarder, type UpgradeDone, type UpgradePlan } from './fo
 import { setForwardedHeaders, type PeerTrust } from './forwarded-headers.ts';
 import { isHopByHop, namedByConnection, stripHopByHop } from './hop-by-hop.ts';
 import { UpstreamDeadlines, type Deadline } from './upstream-deadlines.ts';
-import { ClientTimeoutError, classifyTransportError, respondWithError, toUpstreamError, UpstreamTimeoutError, type FallbackCause } from './upstream-error.ts';
+import { ClientFaultError, classifyTransportError, respondWithError, toUpstreamError, UpstreamTimeoutError, type FallbackCause } from './upstream-error.ts';
 
 /**
  * The only module that talks HTTP to upstreams. Bodies stream both ways; nothing is buffered.
@@ -38,6 +38,8 @@ export interface ForwardPlan {
   readonly bodyTimeoutMs: number;
   /** limits.sendTimeout: the longest a client may take no bytes while its answer waits */
   readonly sendTimeoutMs: number;
+  /** limits.maxRequestBody: a request body over this is cut (413); 0 = no limit */
+  readonly maxRequestBody: number;
   /** limits.responseBuffer: answer bytes held for a slow client before the upstream is paused */
   readonly responseBuffer: number;
   /** answer with x-strangler-target: <the primary upstream> */
@@ -163,6 +165,8 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline 
   private cancelled = false;
   private resume: (() => void) | null = null;
   private waitsForDrain = false;
+  /** request body bytes sent so far */
+  private bodyBytes = 0;
   /** the retry's own connection, closed once the call is over */
   ownClient: Client | null = null;
 
@@ -189,10 +193,10 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline 
         this.answerBusy();
         return;
       case 'request-body':
-        this.abort!(new ClientTimeoutError('body', plan.bodyTimeoutMs));
+        this.abort!(new ClientFaultError('body-timeout', `the request body stalled for more than ${plan.bodyTimeoutMs} ms`));
         return;
       case 'client':
-        this.abort!(new ClientTimeoutError('send', plan.sendTimeoutMs));
+        this.abort!(new ClientFaultError('send-timeout', `the client read nothing of its answer for ${plan.sendTimeoutMs} ms`));
         return;
       default:
         this.abort!(new UpstreamTimeoutError(this.phase === 'headers' ? 'headers' : 'body', plan.timeoutMs));
@@ -218,9 +222,15 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline 
     else this.restart('headers', this.plan.timeoutMs);
   }
 
-  /** a part of the client's body went to the upstream: the client is not stalled */
-  onBodySent(): void {
-    if (this.phase === 'request-body') this.deadlineAt = performance.now() + this.plan.bodyTimeoutMs;
+  /** a part of the client's body went to the upstream: the client is not stalled, unless it sends too much */
+  onBodySent(chunk: Buffer | string | number): void {
+    if (this.phase !== 'request-body') return;
+    this.deadlineAt = performance.now() + this.plan.bodyTimeoutMs;
+    // undici 7 passes the chunk itself (lib/core/request.js), its typings still say its size
+    this.bodyBytes += typeof chunk === 'number' ? chunk : chunk.length;
+    const max = this.plan.maxRequestBody;
+    // a body without Content-Length (chunked) is counted as it streams; one with it was checked on arrival
+    if (max > 0 && this.bodyBytes > max) this.abort!(new ClientFaultError('body-too-large', `the request body is over ${max} bytes`));
   }
 
   /** the whole request is with the upstream: its own timeout starts now */
@@ -316,14 +326,14 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline 
       if (!res.destroyed) this.answerFromLegacy(`${primary} answered 5xx`, '5xx');
       return;
     }
-    if (err instanceof ClientTimeoutError) {
-      // the client stalled: nothing counts against the upstream
+    if (err instanceof ClientFaultError) {
+      // the client broke a limit: nothing counts against the upstream, which saw no complete request
       exchange.tap?.fail(err);
-      exchange.rejected = err.phase === 'body' ? 'body-timeout' : 'send-timeout';
-      logger.info({ reqId: exchange.id, route: exchange.route?.name ?? null, target: primary, phase: err.phase }, 'client too slow; request cut');
-      if (err.phase === 'body' && !res.headersSent) {
+      exchange.rejected = err.fault;
+      logger.info({ reqId: exchange.id, route: exchange.route?.name ?? null, target: primary, fault: err.fault }, 'client broke a limit; request cut');
+      if (err.fault !== 'send-timeout' && !res.headersSent) {
         res.shouldKeepAlive = false; // the rest of its body may still be on the way
-        respondWithError(res, errors.requestBodyTimeout(plan.bodyTimeoutMs), exchange.id);
+        respondWithError(res, err.fault === 'body-timeout' ? errors.requestBodyTimeout(plan.bodyTimeoutMs) : errors.requestBodyTooLarge(plan.maxRequestBody), exchange.id);
       } else res.destroy();
       return;
     }

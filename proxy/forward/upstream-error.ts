@@ -58,15 +58,21 @@ export function respondWithError(res: ServerResponse, error: StranglerError, req
   res.end(body);
 }
 
-/** The client, not the upstream, stalled: its request body (body) or its reading of the answer (send). Never counts against an upstream. */
-export class ClientTimeoutError extends Error {
-  readonly code = 'CLIENT_TIMEOUT';
+/** What a client did wrong while its request was with an upstream (a RejectReason each). */
+export type ClientFault = 'body-timeout' | 'body-too-large' | 'send-timeout';
+
+/**
+ * The client, not the upstream, broke a limit: its request body stalled or outgrew
+ * limits.maxRequestBody, or it stopped reading its answer. Never counts against an upstream.
+ */
+export class ClientFaultError extends Error {
+  readonly code = 'CLIENT_FAULT';
 
   constructor(
-    readonly phase: 'body' | 'send',
-    timeoutMs: number,
+    readonly fault: ClientFault,
+    detail: string,
   ) {
-    super(phase === 'body' ? `the request body stalled for more than ${timeoutMs} ms` : `the client read nothing of the answer for ${timeoutMs} ms`);
-    this.name = 'ClientTimeoutError';
+    super(detail);
+    this.name = 'ClientFaultError';
   }
 }

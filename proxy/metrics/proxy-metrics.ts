@@ -60,6 +60,7 @@ export const REJECT_REASONS = [
   'duplicate-host',
   'header-timeout',
   'body-timeout',
+  'body-too-large',
   'send-timeout',
   'malformed',
   'header-too-large',

@@ -49,7 +49,7 @@ export interface ForwardPlans {
 
 export function forwardPlans(config: Config, breakers: BreakerBoard, trust: PeerTrust): ForwardPlans {
   const { upstreamTimeoutMs: timeoutMs, targetHeader, limits } = config;
-  const base = { timeoutMs, targetHeader, trust, bodyTimeoutMs: limits.bodyTimeoutMs, sendTimeoutMs: limits.sendTimeoutMs, responseBuffer: limits.responseBuffer };
+  const base = { timeoutMs, targetHeader, trust, bodyTimeoutMs: limits.bodyTimeoutMs, maxRequestBody: limits.maxRequestBody, sendTimeoutMs: limits.sendTimeoutMs, responseBuffer: limits.responseBuffer };
   const toLegacy: ForwardPlan = base;
   return {
     toLegacy,
@@ -109,6 +109,13 @@ export const checkRequest: Stage = (exchange, { config }) => {
     }
   }
   if (hosts > 1) return reject(exchange, 'duplicate-host', errors.duplicateHost());
+  const length = req.headers['content-length'];
+  const max = config.limits.maxRequestBody;
+  if (length !== undefined && max > 0 && Number(length) > max) {
+    // its body will not be read: the connection closes after the answer
+    exchange.res.shouldKeepAlive = false;
+    return reject(exchange, 'body-too-large', errors.requestBodyTooLarge(max));
+  }
   return true;
 };
 
