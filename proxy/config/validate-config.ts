@@ -2,7 +2,7 @@ import path from 'node:path';
 import { isMap, isPair, isScalar, isSeq, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
 import type { ConfigProblem } from '../errors.ts';
 import { expandEnv } from './expand-env.ts';
-import { isAddressOrCidr } from '../forward/forwarded-headers.ts';
+import { isAddressOrCidr } from '../util/is-address-or-cidr.ts';
 import { parseSource, SYNTAX_HINT } from './parse-source.ts';
 import {
   DEFAULTS,

@@ -15,7 +15,7 @@ export interface PeerTrust {
 
 const NONE: PeerTrust = { trusts: () => false };
 
-/** entries: IPs or CIDRs, already checked by isAddressOrCidr */
+/** entries: IPs or CIDRs, already checked by isAddressOrCidr (config validation) */
 export function buildPeerTrust(entries: readonly string[]): PeerTrust {
   if (entries.length === 0) return NONE;
   const list = new net.BlockList();
@@ -33,14 +33,6 @@ export function buildPeerTrust(entries: readonly string[]): PeerTrust {
       return list.check(plain, net.isIPv6(plain) ? 'ipv6' : 'ipv4');
     },
   };
-}
-
-export function isAddressOrCidr(entry: string): boolean {
-  const [address, bits, extra] = entry.split('/');
-  if (extra !== undefined || net.isIP(address) === 0) return false;
-  if (bits === undefined) return true;
-  const max = net.isIPv6(address) ? 128 : 32;
-  return /^\d{1,3}$/.test(bits) && Number(bits) <= max;
 }
 
 /** Sets the X-Forwarded-* headers the upstream reads; believes the client's own only from a trusted peer. */
