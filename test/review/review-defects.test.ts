@@ -1,6 +1,7 @@
 import t from 'tap';
 import { startUpstream } from '../helpers/http.ts';
 import { startTestProxy } from '../helpers/proxy.ts';
+import { startByteUpstream } from '../hostile/helpers/byte-upstream.ts';
 import { openRaw, rawExchange, statusLines } from '../hostile/helpers/raw-client.ts';
 
 /**
@@ -9,6 +10,29 @@ import { openRaw, rawExchange, statusLines } from '../hostile/helpers/raw-client
  */
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+t.test('a client that resets its connection while a WebSocket handshake waits for the upstream does not crash the process', async (t) => {
+  // an upstream that never answers the handshake (any upstream slower than the client's RST will do)
+  const legacy = await startByteUpstream(() => {});
+  const proxy = await startTestProxy({ dir: t.testdir(), legacy: legacy.url });
+  t.teardown(async () => {
+    await proxy.proxy.close(200);
+    await legacy.close();
+  });
+  const uncaught: string[] = [];
+  const record = (err: NodeJS.ErrnoException) => void uncaught.push(`${err.code ?? ''} ${err.message}`);
+  // Node's server removes its own socket 'error' listener on upgrade; http-proxy adds one only on a
+  // 101 (ws-incoming.js); forward-upgrade.ts adds none: the RST is an unhandled 'error' event
+  process.prependListener('uncaughtException', record);
+  t.teardown(() => void process.removeListener('uncaughtException', record));
+  const conn = await openRaw(proxy.url, t.teardown);
+  conn.write('GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+  await sleep(150);
+  conn.socket.resetAndDestroy();
+  await sleep(300);
+  t.same(uncaught, [], 'no uncaught exception (in production this is the process exiting)');
+  t.equal(proxy.proxy.state.shedder.stats.upgrades, 0, 'the upgrade slot is released');
+});
 
 t.test('a cutover route cannot be bypassed with a trailing %0A (legacy\'s `$` matches before a final newline)', async (t) => {
   const legacy = await startUpstream('legacy');
