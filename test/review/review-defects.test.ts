@@ -34,6 +34,31 @@ t.test('a client that resets its connection while a WebSocket handshake waits fo
   t.equal(proxy.proxy.state.shedder.stats.upgrades, 0, 'the upgrade slot is released');
 });
 
+t.test('a client that resets its connection while a non-101 handshake answer streams does not crash the process', async (t) => {
+  const legacy = await startByteUpstream((socket) => {
+    socket.once('data', () => {
+      socket.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 100000\r\n\r\n');
+      const timer = setInterval(() => (socket.destroyed ? clearInterval(timer) : socket.write('x'.repeat(1000))), 20);
+    });
+  });
+  const proxy = await startTestProxy({ dir: t.testdir(), legacy: legacy.url });
+  t.teardown(async () => {
+    await proxy.proxy.close(200);
+    await legacy.close();
+  });
+  const uncaught: string[] = [];
+  const record = (err: NodeJS.ErrnoException) => void uncaught.push(`${err.code ?? ''} ${err.message}`);
+  process.prependListener('uncaughtException', record);
+  t.teardown(() => void process.removeListener('uncaughtException', record));
+  const conn = await openRaw(proxy.url, t.teardown);
+  conn.write('GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+  await conn.waitFor(/403/);
+  await sleep(100);
+  conn.socket.resetAndDestroy();
+  await sleep(300);
+  t.same(uncaught, [], 'no uncaught exception');
+});
+
 t.test('a cutover route cannot be bypassed with a trailing %0A (legacy\'s `$` matches before a final newline)', async (t) => {
   const legacy = await startUpstream('legacy');
   const rooms = await startUpstream('rooms');
