@@ -159,6 +159,12 @@ export const errors = {
       400,
       'the request path has an escaped slash (%2F, %5C or \\), which this proxy refuses (paths.escapedSlashes: reject): send / between segments and encode nothing else as a slash',
     ),
+  pathControlCharacter: () =>
+    new StranglerError(
+      'STRANGLER_ERR_PATH_CONTROL_CHARACTER',
+      400,
+      'the request path has an encoded control character (%00-%1F or %7F), which no route may carry: remove it',
+    ),
   pathFragment: () =>
     new StranglerError(
       'STRANGLER_ERR_PATH_FRAGMENT',

@@ -117,8 +117,20 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
   const idPrefix = `${process.pid.toString(36)}-`;
 
   /** The one listener a request adds, shared by all of them (a closure per request measurably costs). */
+  function onRequest(req: http.IncomingMessage, res: ExchangeResponse): void {
+    const exchange = createExchange(requestIdOf(req), req, res, performance.now());
+    res.exchange = exchange;
+    res.on('close', onResponseClose);
+    // req.socket is gone by the time the response closes: the response keeps it
+    const socket = (res.clientSocket = req.socket as CountedSocket);
+    socket[IN_FLIGHT] = (socket[IN_FLIGHT] ?? 0) + 1;
+    runStages(exchange, state);
+  }
+
   function onResponseClose(this: ExchangeResponse): void {
     const exchange = this.exchange!;
+    const socket = this.clientSocket!;
+    if (--socket[IN_FLIGHT]! === 0 && socket[CLOSE_WHEN_IDLE]) socket.destroySoon();
     if (!this.writableFinished) exchange.upstream?.cancel();
     state.shedder.release(exchange);
     accessLog?.record(exchange);
@@ -138,13 +150,14 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
       // Node checks headersTimeout (and requestTimeout) on this tick; its default, 30 s, would let a slowloris head live 3x the timeout
       connectionsCheckingInterval: Math.min(1_000, limits.headerTimeoutMs),
     },
-    (req, res) => {
-      const exchange = createExchange(requestIdOf(req), req, res, performance.now());
-      res.exchange = exchange;
-      res.on('close', onResponseClose);
-      runStages(exchange, state);
-    },
+    onRequest,
   );
+  // Node answers Expect: 100-continue itself unless asked: a body that will be refused is not invited
+  server.on('checkContinue', (req: http.IncomingMessage, res: ExchangeResponse) => {
+    const max = state.config.limits.maxRequestBody;
+    if (!(max > 0 && Number(req.headers['content-length']) > max)) res.writeContinue();
+    onRequest(req, res);
+  });
   applyServerLimits(server, limits);
   server.on('drop', () => metrics.recordRejected('connection-limit'));
 
@@ -206,6 +219,9 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
   };
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    // Node's server drops its own error listener once a connection upgrades, and http-proxy adds
+    // one only after a 101: without this, a client's reset during the handshake killed the process
+    socket.on('error', () => socket.destroy());
     try {
       upgrade(req, socket, head);
     } catch (err) {
@@ -223,17 +239,16 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
     const reason = err.code === 'HPE_HEADER_OVERFLOW' ? 'header-too-large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'header-timeout' : 'malformed';
     // Node's parser stops at the bad bytes; an answer still being written belongs to the request
     // before them, so it is finished and the connection closed after it, never interrupted by a 400
-    const inFlight = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage;
-    if (inFlight && !inFlight.writableFinished && !inFlight.req.complete) {
+    const current = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    if (current && !current.writableFinished && !current.req.complete) {
       // the bytes that broke were this request's own body: it cannot be answered
       socket.destroy();
       return;
     }
     metrics.recordRejected(reason);
-    if (inFlight && !inFlight.writableFinished) {
-      logger.info({ code: err.code, reason }, 'malformed request behind one in flight; the connection closes after its answer');
-      inFlight.shouldKeepAlive = false;
-      inFlight.once('finish', () => socket.destroySoon());
+    if (((socket as CountedSocket)[IN_FLIGHT] ?? 0) > 0) {
+      logger.info({ code: err.code, reason }, 'malformed request behind others in flight; the connection closes after their answers');
+      (socket as CountedSocket)[CLOSE_WHEN_IDLE] = true;
       return;
     }
     const status = reason === 'header-too-large' ? '431 Request Header Fields Too Large' : reason === 'header-timeout' ? '408 Request Timeout' : '400 Bad Request';
@@ -290,6 +305,11 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
   };
 }
 
+const IN_FLIGHT = Symbol('strangler requests in flight');
+const CLOSE_WHEN_IDLE = Symbol('strangler close when idle');
+/** A client connection that knows how many of its requests (pipelined ones too) await their answer. */
+type CountedSocket = Socket & { [IN_FLIGHT]?: number; [CLOSE_WHEN_IDLE]?: true };
+
 /** The client-connection limits Node's server keeps itself; the rest are the forwarder's. */
 function applyServerLimits(server: http.Server, limits: Config['limits']): void {
   server.maxConnections = limits.maxConnections;
@@ -300,6 +320,8 @@ function applyServerLimits(server: http.Server, limits: Config['limits']): void 
 /** A response that knows its exchange, so the close listener can be one function for all. */
 class ExchangeResponse<Request extends http.IncomingMessage = http.IncomingMessage> extends http.ServerResponse<Request> {
   exchange: Exchange | undefined = undefined;
+  /** the client connection, counted while this response is owed */
+  clientSocket: CountedSocket | undefined = undefined;
 }
 
 export function comparesAnyRoute(config: Config): boolean {

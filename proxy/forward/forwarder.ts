@@ -74,15 +74,22 @@ export function createForwarder(logger: Logger): Forwarder {
     return pool;
   };
   const deadlines = new UpstreamDeadlines();
+  /** retries' own connections, while they are in flight */
+  const ownClients = new Set<Client>();
   const context: CallContext = {
     logger,
     deadlines,
+    ownClients,
     send(exchange, plan, hasBody, attempt = 0) {
       const { req } = exchange;
       const call = new ForwardCall(exchange, plan, hasBody, context, attempt);
       exchange.upstream = call;
       // a retry goes on a connection of its own: the pool's other idle ones may be closing too
-      const dispatcher = attempt === 0 ? poolFor(exchange.decision!.target) : (call.ownClient = new Client(exchange.decision!.target.origin));
+      let dispatcher: Dispatcher = poolFor(exchange.decision!.target);
+      if (attempt > 0) {
+        dispatcher = call.ownClient = new Client(exchange.decision!.target.origin);
+        ownClients.add(call.ownClient);
+      }
       try {
         // dispatch's false means "queued behind busy connections", not refused: the deadline bounds the wait
         dispatcher.dispatch(
@@ -119,7 +126,7 @@ export function createForwarder(logger: Logger): Forwarder {
     async close() {
       deadlines.close();
       upgrades.close();
-      await Promise.all([...pools.values()].map((pool) => pool.destroy()));
+      await Promise.all([...pools.values(), ...ownClients].map((dispatcher) => dispatcher.destroy()));
     },
   };
 }
@@ -128,6 +135,7 @@ export function createForwarder(logger: Logger): Forwarder {
 interface CallContext {
   readonly logger: Logger;
   readonly deadlines: UpstreamDeadlines;
+  readonly ownClients: Set<Client>;
   /** sends a request (again, to legacy, when a service failed a safe one; or once more on a fresh connection) */
   send(exchange: Exchange, plan: ForwardPlan, hasBody: boolean, attempt?: number): void;
 }
@@ -206,6 +214,8 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline 
   /** the client went away: stop the upstream request (undici then calls onError) */
   cancel(): void {
     this.cancelled = true;
+    // still queued: nothing to time any more; undici drops the request when it reaches it (onConnect)
+    if (this.phase === 'queued') this.context.deadlines.unwatch(this);
     if (this.abort) this.abort(new Error(CLIENT_GONE));
     else if (this.tapOpen) {
       // the upstream had finished, the client left before receiving all of it
@@ -251,6 +261,10 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline 
       return true;
     }
     const headers = responseHeaders(rawHeaders);
+    // the upstream answered before the client's body ended (an early 401 to an upload): what is
+    // left of the body is nobody's, so the connection closes after this answer instead of being
+    // read on, unbounded, or left waiting
+    if (this.hasBody && !exchange.req.complete) res.shouldKeepAlive = false;
     // the tap sees the upstream's answer (by name, as a comparison reads it), not the proxy's own header
     exchange.tap?.head(statusCode, util.parseHeaders(headers) as ResponseHeaders);
     if (plan.targetHeader) headers.push(TARGET_HEADER, primary);
@@ -288,7 +302,7 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline 
   onComplete(): void {
     this.abort = null;
     this.context.deadlines.unwatch(this);
-    if (this.ownClient) void this.ownClient.close();
+    this.releaseOwnClient(false);
     if (this.drainingForFallback) {
       if (!this.exchange.res.destroyed) this.answerFromLegacy(`${this.exchange.decision!.primary} answered 5xx`, '5xx');
       return;
@@ -315,7 +329,7 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline 
   onError(err: Error): void {
     this.abort = null;
     this.context.deadlines.unwatch(this);
-    if (this.ownClient) void this.ownClient.destroy();
+    this.releaseOwnClient(true);
     if (this.answeredWhileQueued) return;
     const { exchange, plan } = this;
     const { logger } = this.context;
@@ -361,15 +375,28 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline 
     respondWithError(res, toUpstreamError(kind, err, primary, exchange.decision!.target, plan.timeoutMs), exchange.id);
   }
 
+  private releaseOwnClient(failed: boolean): void {
+    const client = this.ownClient;
+    if (!client) return;
+    this.ownClient = null;
+    this.context.ownClients.delete(client);
+    void (failed ? client.destroy() : client.close());
+  }
+
   private restart(phase: Phase, ms: number): void {
     this.phase = phase;
     this.deadlineAt = performance.now() + ms;
   }
 
-  /** the request waited its whole timeout for a connection: 503, it was never sent */
+  /** the request waited its whole timeout for a connection: legacy answers a safe one, else 503; it was never sent */
   private answerBusy(): void {
     const { exchange, plan } = this;
     const primary = exchange.decision!.primary;
+    if (this.canFallBack() && !exchange.res.destroyed) {
+      // a saturated service is not a failed one: its breaker is not told
+      this.answerFromLegacy(`every connection to ${primary} stayed busy for ${plan.timeoutMs} ms`, 'timeout');
+      return;
+    }
     exchange.tap?.fail(new Error('no upstream connection became free'));
     exchange.rejected = 'upstream-busy';
     this.context.logger.warn({ reqId: exchange.id, route: exchange.route?.name ?? null, target: primary, waitedMs: plan.timeoutMs }, 'upstream connections busy; request not sent');

@@ -64,8 +64,15 @@ export type Stage = (exchange: Exchange, state: ProxyState) => boolean;
 /** The proxy answers the request itself with a client error, counted by reason. */
 function reject(exchange: Exchange, reason: RejectReason, error: StranglerError): false {
   exchange.rejected = reason;
+  // a body nobody will read is not read on: the connection closes after the answer
+  if (hasBody(exchange.req)) exchange.res.shouldKeepAlive = false;
   respondWithError(exchange.res, error, exchange.id);
   return false;
+}
+
+function hasBody(req: Exchange['req']): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 const FORCE_HEADER = 'x-strangler-force';
@@ -89,6 +96,7 @@ export const checkRequest: Stage = (exchange, { config }) => {
     const form = readTargetForm(req.method!, url);
     if (form.kind === 'asterisk') {
       // OPTIONS * asks about the server as a whole: the proxy answers for every upstream
+      if (hasBody(req)) exchange.res.shouldKeepAlive = false;
       exchange.res.writeHead(200, { allow: ALLOW_ALL, 'content-length': '0' });
       exchange.res.end();
       return false;
@@ -111,11 +119,7 @@ export const checkRequest: Stage = (exchange, { config }) => {
   if (hosts > 1) return reject(exchange, 'duplicate-host', errors.duplicateHost());
   const length = req.headers['content-length'];
   const max = config.limits.maxRequestBody;
-  if (length !== undefined && max > 0 && Number(length) > max) {
-    // its body will not be read: the connection closes after the answer
-    exchange.res.shouldKeepAlive = false;
-    return reject(exchange, 'body-too-large', errors.requestBodyTooLarge(max));
-  }
+  if (length !== undefined && max > 0 && Number(length) > max) return reject(exchange, 'body-too-large', errors.requestBodyTooLarge(max));
   return true;
 };
 

@@ -23,7 +23,7 @@ import { errors, type StranglerError } from '../errors.ts';
  */
 export const MAX_PATH_LENGTH = 8 * 1024;
 
-export type PathRejectionReason = 'bad-percent' | 'escaped-slash' | 'fragment' | 'not-origin-form' | 'too-long';
+export type PathRejectionReason = 'bad-percent' | 'control-character' | 'escaped-slash' | 'fragment' | 'not-origin-form' | 'too-long';
 
 export interface PathRejection {
   readonly rejected: PathRejectionReason;
@@ -31,6 +31,7 @@ export interface PathRejection {
 
 const rejection = (rejected: PathRejectionReason): PathRejection => Object.freeze({ rejected });
 const BAD_PERCENT = rejection('bad-percent');
+const CONTROL_CHARACTER = rejection('control-character');
 const ESCAPED_SLASH = rejection('escaped-slash');
 const FRAGMENT = rejection('fragment');
 const NOT_ORIGIN_FORM = rejection('not-origin-form');
@@ -65,6 +66,7 @@ export function buildPathError({ rejected }: PathRejection): StranglerError {
   if (rejected === 'escaped-slash') return errors.pathEscapedSlash();
   if (rejected === 'fragment') return errors.pathFragment();
   if (rejected === 'too-long') return errors.pathTooLong(MAX_PATH_LENGTH);
+  if (rejected === 'control-character') return errors.pathControlCharacter();
   return errors.badRequestTarget();
 }
 
@@ -133,6 +135,9 @@ function normalizeSlowly(target: string, options: PathsConfig): string | PathRej
       const lo = hexValue(target.charCodeAt(i + 2));
       if (hi < 0 || lo < 0) return BAD_PERCENT;
       const decoded = hi * 16 + lo;
+      // %0A, %00…: PHP decodes them and PCRE's $ matches before a final newline, so
+      // /api/rooms%0A would reach legacy's /api/rooms behind a route at cutover
+      if (decoded < 0x20 || decoded === 0x7f) return CONTROL_CHARACTER;
       // one pass: a decoded character is never read again, so %252F stays %252F
       if (decoded === SLASH || decoded === BACKSLASH) {
         if (escapedSlashes === 'reject') return ESCAPED_SLASH;

@@ -53,7 +53,55 @@ t.test('requests queued behind busy upstream connections get 503 at the timeout 
   t.same(answers.map((a) => a.status), [503, 503, 503, 503], 'each queued request is answered 503 at the timeout');
   t.ok(answers.every((a) => a.json().error.code === 'STRANGLER_ERR_UPSTREAM_BUSY'));
   t.notOk(seen.some((url) => url.startsWith('/q')), 'the upstream never received a queued request');
+  // a client that leaves while queued is not answered later, nor logged as busy
+  const busyLines = () => proxy.logs.filter((l) => l.msg === 'upstream connections busy; request not sent').length;
+  const before = busyLines();
+  const leaving = http.get(`${proxy.url}/q-left`, { agent: false }).on('error', () => {});
+  await eventually(() => proxy.proxy.state.shedder.stats.inFlight === 257);
+  leaving.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 900));
+  t.equal(busyLines(), before, 'no busy line for a request whose client had left');
   holds.forEach((h) => h.destroy());
+});
+
+t.test('a safe request to a service whose connections are all busy is answered by legacy', async (t) => {
+  const rooms = await startUpstream('rooms', (_req, res) => {
+    res.writeHead(200);
+    const tick = setInterval(() => res.write('.'), 100);
+    res.on('close', () => clearInterval(tick));
+  });
+  const legacy = await startUpstream('legacy');
+  const proxy = await startTestProxy({ dir: t.testdir(), legacy: legacy.url, services: { rooms: rooms.url }, routes: ROUTE, extra: 'upstreamTimeout: 600ms' });
+  t.teardown(async () => {
+    await proxy.close();
+    await legacy.close();
+    await rooms.close();
+  });
+  const holds = Array.from({ length: 256 }, (_, i) => http.get(`${proxy.url}/api/rooms/hold-${i}`, { agent: false }, (res) => res.resume()).on('error', () => {}));
+  t.teardown(() => holds.forEach((h) => h.destroy()));
+  await eventually(() => rooms.seen.length === 256, { timeoutMs: 10_000 });
+  const res = await request(`${proxy.url}/api/rooms/999`);
+  t.equal(res.status, 200);
+  t.equal(res.json().upstream, 'legacy', 'legacy answered once the service stayed busy for upstreamTimeout');
+  t.equal(rooms.seen.length, 256, 'the service never received it');
+  holds.forEach((h) => h.destroy());
+});
+
+t.test('Expect: 100-continue with a body over limits.maxRequestBody: 413, no 100 Continue', async (t) => {
+  const legacy = await startUpstream('legacy');
+  const proxy = await startTestProxy({ dir: t.testdir(), legacy: legacy.url, extra: 'limits:\n  maxRequestBody: 1kb' });
+  t.teardown(async () => {
+    await proxy.close();
+    await legacy.close();
+  });
+  const over = await openRaw(proxy.url, t.teardown);
+  over.write('POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n');
+  t.same(statusLines(await over.closed(3000)), [413], 'refused before the body is invited');
+  const within = await openRaw(proxy.url, t.teardown);
+  within.write('POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n');
+  await within.waitFor(/100 Continue/);
+  within.write('hello');
+  t.same(statusLines(await within.closed(3000)), [100, 200], 'invited, then answered');
 });
 
 t.test('a client that reads nothing of a large answer is cut at limits.sendTimeout and frees its upstream connection', async (t) => {

@@ -170,6 +170,14 @@ t.test('very long paths', async (t) => {
   t.ok(ms < 2_000, `500 worst-case 8 KB paths in ${ms.toFixed(0)} ms`);
 });
 
+t.test('encoded control characters are refused, wherever they stand in the path', async (t) => {
+  for (const target of ['/api/rooms%0A', '/api/rooms%0a', '/api%00/rooms', '/%1F', '/a%7F', '/api/rooms%0D%0A']) {
+    t.same(normalizePath(target, DEFAULT), { rejected: 'control-character' }, target);
+  }
+  t.equal(normalizePath('/api/rooms?q=%0A', DEFAULT), '/api/rooms?q=%0A', 'the query is not the path: kept as sent');
+  t.equal(normalizePath('/api/rooms%20x', DEFAULT), '/api/rooms%20x', 'a space stays encoded and allowed');
+});
+
 t.test('each refusal has a catalogued error', async (t) => {
   const expected: Record<PathRejectionReason, [string, number]> = {
     'bad-percent': ['STRANGLER_ERR_BAD_REQUEST_TARGET', 400],
@@ -177,6 +185,7 @@ t.test('each refusal has a catalogued error', async (t) => {
     'escaped-slash': ['STRANGLER_ERR_PATH_ESCAPED_SLASH', 400],
     fragment: ['STRANGLER_ERR_PATH_FRAGMENT', 400],
     'too-long': ['STRANGLER_ERR_PATH_TOO_LONG', 414],
+    'control-character': ['STRANGLER_ERR_PATH_CONTROL_CHARACTER', 400],
   };
   for (const [reason, [code, status]] of Object.entries(expected)) {
     const error = buildPathError({ rejected: reason as PathRejectionReason });
