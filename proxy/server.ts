@@ -5,7 +5,8 @@ import type { Config } from './config/schema.ts';
 import { createFlagSource, type FlagSource } from './flags/flag-source.ts';
 import { createForwarder } from './forward/forwarder.ts';
 import { createExchange, type Exchange } from './pipeline/exchange.ts';
-import { checkRequest, decide, forwardPlans, matchRoute, readTesterOverride, runStages, type ProxyState, type Stage } from './pipeline/stages.ts';
+import { hasRequestBody } from './forward/hop-by-hop.ts';
+import { checkRequest, decide, forwardPlans, isOverBodyLimit, matchRoute, readTesterOverride, runStages, type ProxyState, type Stage } from './pipeline/stages.ts';
 import { buildPeerTrust } from './forward/forwarded-headers.ts';
 import { errors } from './errors.ts';
 import { respondWithError } from './forward/upstream-error.ts';
@@ -116,7 +117,6 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
   const accessLog = createAccessLog(logger, () => state.redactor);
   const idPrefix = `${process.pid.toString(36)}-`;
 
-  /** The one listener a request adds, shared by all of them (a closure per request measurably costs). */
   function onRequest(req: http.IncomingMessage, res: ExchangeResponse): void {
     const exchange = createExchange(requestIdOf(req), req, res, performance.now());
     res.exchange = exchange;
@@ -127,6 +127,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
     runStages(exchange, state);
   }
 
+  /** The one listener a request adds, shared by all of them (a closure per request measurably costs). */
   function onResponseClose(this: ExchangeResponse): void {
     const exchange = this.exchange!;
     const socket = this.clientSocket!;
@@ -154,8 +155,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
   );
   // Node answers Expect: 100-continue itself unless asked: a body that will be refused is not invited
   server.on('checkContinue', (req: http.IncomingMessage, res: ExchangeResponse) => {
-    const max = state.config.limits.maxRequestBody;
-    if (!(max > 0 && Number(req.headers['content-length']) > max)) res.writeContinue();
+    if (!isOverBodyLimit(req, state.config.limits.maxRequestBody)) res.writeContinue();
     onRequest(req, res);
   });
   applyServerLimits(server, limits);
@@ -194,8 +194,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
     for (let i = 0; i < UPGRADE_STAGES.length; i++) {
       if (!UPGRADE_STAGES[i](exchange, current)) return closeAfterAnswer(exchange, socket);
     }
-    const headers = req.headers;
-    if (headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0')) {
+    if (hasRequestBody(req.headers)) {
       // a handshake has no body; one announced and never sent would hold both sockets
       exchange.rejected = 'websocket-body';
       respondWithError(res, errors.upgradeWithBody(), exchange.id);

@@ -4,7 +4,7 @@ import httpProxy from 'http-proxy';
 import type { Logger } from 'pino';
 import type { Exchange } from '../pipeline/exchange.ts';
 import { setForwardedHeaders, type PeerTrust } from './forwarded-headers.ts';
-import { isHopByHop, stripHopByHop } from './hop-by-hop.ts';
+import { dropProxyHeaders, stripHopByHop } from './hop-by-hop.ts';
 import { classifyTransportError, toUpstreamError, UpstreamTimeoutError } from './upstream-error.ts';
 
 /**
@@ -54,14 +54,14 @@ export function createUpgradeForwarder(logger: Logger): UpgradeForwarder {
       call.status = res.statusCode ?? 502;
       const headers = res.headers;
       stripHopByHop(headers);
-      for (const name of Object.keys(headers)) if (name.startsWith('x-strangler-')) delete headers[name];
+      dropProxyHeaders(headers);
       delete headers['content-length'];
       headers.connection = 'close';
     });
     proxyReq.on('upgrade', (res: http.IncomingMessage, upstreamSocket: Socket) => {
       call.status = 101;
       call.upstreamSocket = upstreamSocket;
-      for (const name of Object.keys(res.headers)) if (name.startsWith('x-strangler-')) delete res.headers[name];
+      dropProxyHeaders(res.headers);
       socket.setTimeout(call.plan.idleTimeoutMs);
     });
   });
@@ -111,7 +111,6 @@ function cleanUpgradeHeaders(req: http.IncomingMessage): void {
   const upgrade = req.headers.upgrade;
   const headers = req.headers;
   stripHopByHop(headers);
-  for (const name of Object.keys(headers)) if (isHopByHop(name)) delete headers[name];
   delete headers['content-length'];
   headers.connection = 'upgrade';
   if (upgrade !== undefined) headers.upgrade = upgrade;

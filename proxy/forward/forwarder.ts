@@ -8,7 +8,7 @@ import { errors } from '../errors.ts';
 import { SAFE_METHODS } from '../config/schema.ts';
 import { createUpgradeForwarder, type UpgradeDone, type UpgradePlan } from './forward-upgrade.ts';
 import { setForwardedHeaders, type PeerTrust } from './forwarded-headers.ts';
-import { isHopByHop, namedByConnection, stripHopByHop } from './hop-by-hop.ts';
+import { hasRequestBody, isHopByHop, namedByConnection, stripHopByHop } from './hop-by-hop.ts';
 import { UpstreamDeadlines, type Deadline } from './upstream-deadlines.ts';
 import { ClientFaultError, classifyTransportError, respondWithError, toUpstreamError, UpstreamTimeoutError, type FallbackCause } from './upstream-error.ts';
 
@@ -117,7 +117,7 @@ export function createForwarder(logger: Logger): Forwarder {
     forward(exchange, plan) {
       const { req } = exchange;
       const headers = req.headers;
-      const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+      const hasBody = hasRequestBody(headers);
       stripHopByHop(headers);
       setForwardedHeaders(req, plan.trust);
       context.send(exchange, plan, hasBody);

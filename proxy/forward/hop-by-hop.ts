@@ -8,6 +8,17 @@ import type { IncomingHttpHeaders } from 'node:http';
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect'];
 const HOP_BY_HOP_NAMES = new Set(HOP_BY_HOP);
 
+/** The request announces a body (its framing headers, read before stripHopByHop removes transfer-encoding). */
+export function hasRequestBody(headers: IncomingHttpHeaders): boolean {
+  const length = headers['content-length'];
+  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** The proxy's own headers (x-strangler-*) are the proxy's to send: removed from what an upstream answered. */
+export function dropProxyHeaders(headers: Record<string, unknown>): void {
+  for (const name of Object.keys(headers)) if (name.startsWith('x-strangler-')) delete headers[name];
+}
+
 /** name: lower case */
 export function isHopByHop(name: string): boolean {
   return HOP_BY_HOP_NAMES.has(name);

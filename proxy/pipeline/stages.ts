@@ -14,6 +14,7 @@ import type { BreakerBoard } from '../safety/circuit-breaker.ts';
 import type { LoadShedder } from '../safety/load-shedder.ts';
 import { SAFE_METHODS } from '../config/schema.ts';
 import type { PeerTrust } from '../forward/forwarded-headers.ts';
+import { hasRequestBody } from '../forward/hop-by-hop.ts';
 import { readTargetForm } from '../routing/request-target.ts';
 import type { RejectReason } from '../metrics/proxy-metrics.ts';
 import type { StranglerError } from '../errors.ts';
@@ -65,14 +66,15 @@ export type Stage = (exchange: Exchange, state: ProxyState) => boolean;
 function reject(exchange: Exchange, reason: RejectReason, error: StranglerError): false {
   exchange.rejected = reason;
   // a body nobody will read is not read on: the connection closes after the answer
-  if (hasBody(exchange.req)) exchange.res.shouldKeepAlive = false;
+  if (hasRequestBody(exchange.req.headers)) exchange.res.shouldKeepAlive = false;
   respondWithError(exchange.res, error, exchange.id);
   return false;
 }
 
-function hasBody(req: Exchange['req']): boolean {
+/** A Content-Length over limits.maxRequestBody (0: no limit); a chunked body is counted as it streams (forwarder). */
+export function isOverBodyLimit(req: Exchange['req'], max: number): boolean {
   const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  return length !== undefined && max > 0 && Number(length) > max;
 }
 
 const FORCE_HEADER = 'x-strangler-force';
@@ -96,7 +98,7 @@ export const checkRequest: Stage = (exchange, { config }) => {
     const form = readTargetForm(req.method!, url);
     if (form.kind === 'asterisk') {
       // OPTIONS * asks about the server as a whole: the proxy answers for every upstream
-      if (hasBody(req)) exchange.res.shouldKeepAlive = false;
+      if (hasRequestBody(req.headers)) exchange.res.shouldKeepAlive = false;
       exchange.res.writeHead(200, { allow: ALLOW_ALL, 'content-length': '0' });
       exchange.res.end();
       return false;
@@ -117,9 +119,7 @@ export const checkRequest: Stage = (exchange, { config }) => {
     }
   }
   if (hosts > 1) return reject(exchange, 'duplicate-host', errors.duplicateHost());
-  const length = req.headers['content-length'];
-  const max = config.limits.maxRequestBody;
-  if (length !== undefined && max > 0 && Number(length) > max) return reject(exchange, 'body-too-large', errors.requestBodyTooLarge(max));
+  if (isOverBodyLimit(req, config.limits.maxRequestBody)) return reject(exchange, 'body-too-large', errors.requestBodyTooLarge(config.limits.maxRequestBody));
   return true;
 };
 
