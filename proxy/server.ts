@@ -175,7 +175,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
   };
 
   /** The proxy answered the handshake itself (an error): the connection closes once the answer is out. */
-  const closeAfterAnswer = (exchange: Exchange, socket: Socket) => {
+  const endRefusedUpgrade = (exchange: Exchange, socket: Socket) => {
     const finish = () => {
       socket.destroySoon();
       logUpgrade(exchange, false);
@@ -192,13 +192,13 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
     res.assignSocket(socket);
     const exchange = createExchange(requestIdOf(req), req, res, performance.now());
     for (let i = 0; i < UPGRADE_STAGES.length; i++) {
-      if (!UPGRADE_STAGES[i](exchange, current)) return closeAfterAnswer(exchange, socket);
+      if (!UPGRADE_STAGES[i](exchange, current)) return endRefusedUpgrade(exchange, socket);
     }
     if (hasRequestBody(req.headers)) {
       // a handshake has no body; one announced and never sent would hold both sockets
       exchange.rejected = 'websocket-body';
       respondWithError(res, errors.upgradeWithBody(), exchange.id);
-      return closeAfterAnswer(exchange, socket);
+      return endRefusedUpgrade(exchange, socket);
     }
     const shed = current.shedder.admitUpgrade(current.config);
     if (shed) {
@@ -206,7 +206,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
       if (shed.kind === 'websockets') exchange.rejected = 'websocket-limit';
       res.setHeader('retry-after', String(current.config.limits.retryAfterS));
       respondWithError(res, shed.kind === 'websockets' ? errors.webSocketsExhausted(current.config.limits.maxWebSockets) : errors.overloaded(shed.detail, current.config.limits.retryAfterS), exchange.id);
-      return closeAfterAnswer(exchange, socket);
+      return endRefusedUpgrade(exchange, socket);
     }
     res.detachSocket(socket);
     const { limits, upstreamTimeoutMs } = current.config;

@@ -9,6 +9,7 @@ import { SAFE_METHODS } from '../config/schema.ts';
 import { createUpgradeForwarder, type UpgradeDone, type UpgradePlan } from './forward-upgrade.ts';
 import { setForwardedHeaders, type PeerTrust } from './forwarded-headers.ts';
 import { hasRequestBody, isHopByHop, namedByConnection, stripHopByHop } from './hop-by-hop.ts';
+import { closeAfterAnswer } from './lingering-close.ts';
 import { UpstreamDeadlines, type Deadline } from './upstream-deadlines.ts';
 import { ClientFaultError, classifyTransportError, respondWithError, toUpstreamError, UpstreamTimeoutError, type FallbackCause } from './upstream-error.ts';
 
@@ -264,7 +265,7 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline 
     // the upstream answered before the client's body ended (an early 401 to an upload): what is
     // left of the body is nobody's, so the connection closes after this answer instead of being
     // read on, unbounded, or left waiting
-    if (this.hasBody && !exchange.req.complete) res.shouldKeepAlive = false;
+    if (this.hasBody && !exchange.req.complete) closeAfterAnswer(res);
     // the tap sees the upstream's answer (by name, as a comparison reads it), not the proxy's own header
     exchange.tap?.head(statusCode, util.parseHeaders(headers) as ResponseHeaders);
     if (plan.targetHeader) headers.push(TARGET_HEADER, primary);
@@ -346,7 +347,7 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline 
       exchange.rejected = err.fault;
       logger.info({ reqId: exchange.id, route: exchange.route?.name ?? null, target: primary, fault: err.fault }, 'client broke a limit; request cut');
       if (err.fault !== 'send-timeout' && !res.headersSent) {
-        res.shouldKeepAlive = false; // the rest of its body may still be on the way
+        closeAfterAnswer(res); // the rest of its body may still be on the way
         respondWithError(res, err.fault === 'body-timeout' ? errors.requestBodyTimeout(plan.bodyTimeoutMs) : errors.requestBodyTooLarge(plan.maxRequestBody), exchange.id);
       } else res.destroy();
       return;

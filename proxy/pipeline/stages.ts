@@ -15,6 +15,7 @@ import type { LoadShedder } from '../safety/load-shedder.ts';
 import { SAFE_METHODS } from '../config/schema.ts';
 import type { PeerTrust } from '../forward/forwarded-headers.ts';
 import { hasRequestBody } from '../forward/hop-by-hop.ts';
+import { closeAfterAnswer } from '../forward/lingering-close.ts';
 import { readTargetForm } from '../routing/request-target.ts';
 import type { RejectReason } from '../metrics/proxy-metrics.ts';
 import type { StranglerError } from '../errors.ts';
@@ -66,7 +67,7 @@ export type Stage = (exchange: Exchange, state: ProxyState) => boolean;
 function reject(exchange: Exchange, reason: RejectReason, error: StranglerError): false {
   exchange.rejected = reason;
   // a body nobody will read is not read on: the connection closes after the answer
-  if (hasRequestBody(exchange.req.headers)) exchange.res.shouldKeepAlive = false;
+  if (hasRequestBody(exchange.req.headers)) closeAfterAnswer(exchange.res);
   respondWithError(exchange.res, error, exchange.id);
   return false;
 }
@@ -98,7 +99,7 @@ export const checkRequest: Stage = (exchange, { config }) => {
     const form = readTargetForm(req.method!, url);
     if (form.kind === 'asterisk') {
       // OPTIONS * asks about the server as a whole: the proxy answers for every upstream
-      if (hasRequestBody(req.headers)) exchange.res.shouldKeepAlive = false;
+      if (hasRequestBody(req.headers)) closeAfterAnswer(exchange.res);
       exchange.res.writeHead(200, { allow: ALLOW_ALL, 'content-length': '0' });
       exchange.res.end();
       return false;
