@@ -39,7 +39,7 @@ final class Request
     {
         $path = parse_url($_SERVER['REQUEST_URI'] ?? '/', PHP_URL_PATH);
         return new self(
-            bin2hex(random_bytes(8)),
+            self::idFromGlobals(),
             strtoupper($_SERVER['REQUEST_METHOD'] ?? 'GET'),
             is_string($path) && $path !== '' ? rawurldecode($path) : '/',
             $_GET,
@@ -47,6 +47,19 @@ final class Request
             $_COOKIE,
             (string) file_get_contents('php://input'),
         );
+    }
+
+    /**
+     * The id the proxy sent in X-Request-Id (token characters, at most 128), else a new one: the
+     * same id then names the request in the proxy's log, the services' logs and error_log here.
+     */
+    private static function idFromGlobals(): string
+    {
+        $incoming = $_SERVER['HTTP_X_REQUEST_ID'] ?? null;
+        if (is_string($incoming) && preg_match('/^[A-Za-z0-9._:@-]{1,128}$/D', $incoming) === 1) {
+            return $incoming;
+        }
+        return bin2hex(random_bytes(8));
     }
 
     public function isApi(): bool

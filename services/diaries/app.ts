@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
+import { readRequestId } from '../shared/request-id.ts';
 import { registerHealthzRoute } from './routes/healthz.ts';
 import { registerDiariesListRoute } from './routes/diaries-list.ts';
 
@@ -15,11 +15,6 @@ export interface BuildAppOptions {
   logger?: FastifyBaseLogger;
 }
 
-/** 16 lowercase hex chars, like legacy's request_id; also the reqId of every log line. */
-function generateRequestId(): string {
-  return randomBytes(8).toString('hex');
-}
-
 /**
  * The diaries service as a Fastify instance that does not listen (server.ts listens).
  * Each module under routes/ answers one route of routes.yaml; `strangler extract` adds the
@@ -28,7 +23,8 @@ function generateRequestId(): string {
 export function buildApp({ db, logger }: BuildAppOptions): FastifyInstance {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
-    genReqId: generateRequestId,
+    // the proxy's x-request-id, so this service's log lines join the proxy's and legacy's
+    genReqId: readRequestId,
   }) as unknown as FastifyInstance;
 
   app.addHook('onRequest', async (request, reply) => {

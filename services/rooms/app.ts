@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -7,6 +6,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Knex } from 'knex';
+import { readRequestId } from '../shared/request-id.ts';
 import type { LoggerOptions } from 'pino';
 import { createRoomStore } from './room-store.ts';
 import { registerHealthzRoute } from './routes/healthz.ts';
@@ -40,11 +40,6 @@ function renameKey(value: unknown, from: string, to: string): unknown {
   return value;
 }
 
-/** 16 lowercase hex chars, like legacy's request_id; also the reqId of every log line. */
-function generateRequestId(): string {
-  return randomBytes(8).toString('hex');
-}
-
 /** One log line per request, when it completes, instead of Fastify's incoming/completed pair. */
 class OneLinePerRequest extends LogController {
   incomingRequest(): void {}
@@ -65,7 +60,8 @@ class OneLinePerRequest extends LogController {
 export function buildApp({ db, logger, loggerOptions, testFault }: BuildAppOptions): FastifyInstance {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: loggerOptions ?? false }),
-    genReqId: generateRequestId,
+    // the proxy's x-request-id, so this service's log lines join the proxy's and legacy's
+    genReqId: readRequestId,
     logController: new OneLinePerRequest(),
   }) as unknown as FastifyInstance;
 
