@@ -44,6 +44,7 @@ function addService(text: string, service: ServiceEntry, eol: string): string {
     return routes ? insertAt(text, lineStart(text, offsetOf(routes.key)), block) : appendBlock(text, block, eol);
   }
   const value = found.value;
+  if (isMap(value) && value.flow && value.items.length === 0) return addService(withoutEmptyFlow(text, value), service, eol);
   if (isMap(value) && value.flow) return addToFlowCollection(text, value, '{', '}', entry);
   if (isMap(value) && value.items.length > 0) {
     const indent = columnOf(text, offsetOf(value.items[0].key as Node));
@@ -66,6 +67,7 @@ function addRoute(text: string, route: RouteEntry, eol: string): string {
   const found = topLevelPair(text, 'routes');
   if (!found) return appendBlock(text, `routes:${eol}${blockItem(DEFAULT_INDENT)}`, eol);
   const value = found.value;
+  if (isSeq(value) && value.flow && value.items.length === 0) return addRoute(withoutEmptyFlow(text, value), route, eol);
   if (isSeq(value) && value.flow) {
     const flowItem = `{ ${fields.map(([key, v]) => `${key}: ${toYamlScalar(v)}`).join(', ')} }`;
     return addToFlowCollection(text, value, '[', ']', flowItem);
@@ -76,6 +78,21 @@ function addRoute(text: string, route: RouteEntry, eol: string): string {
   }
   const dashColumn = columnOf(text, offsetOf(found.key)) + DEFAULT_INDENT;
   return insertAt(text, lineEndAfter(text, endOf(found.key)), blockItem(dashColumn));
+}
+
+/**
+ * `routes: []   # none yet` → `routes:   # none yet`: an empty flow collection is a placeholder,
+ * not a style, so the first entry goes under the key in block style, as every example writes
+ * routes. The comment after it stays where it was.
+ */
+function withoutEmptyFlow(text: string, node: Node): string {
+  const [start, end] = node.range ?? [0, 0];
+  const close = text.lastIndexOf(isSeq(node) ? ']' : '}', end) + 1;
+  const after = text.slice(close);
+  const restOfLine = /^[^\n]*/.exec(after)![0];
+  if (restOfLine.trim() === '') return text.slice(0, start).replace(/[ \t]+$/, '') + after.slice(restOfLine.length);
+  // blanks where the brackets were: the comment keeps its column
+  return text.slice(0, start) + ' '.repeat(close - start) + after;
 }
 
 /** `{}` → `{ entry }`, `{ a: b }` → `{ a: b, entry }`; the same for `[ ]`. */

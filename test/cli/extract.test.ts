@@ -264,6 +264,41 @@ t.test('routes.yaml in other shapes: flow style, missing or empty keys', async (
   }
 });
 
+t.test('a routes.yaml with comments and `routes: []` keeps its layout: the new entries in block style', async (t) => {
+  const source = [
+    '# strangler in front of our shop',
+    'listen: 127.0.0.1:8080            # the proxy',
+    'legacy: http://127.0.0.1:28000    # nginx + php-fpm',
+    'services: {}                      # none yet',
+    '',
+    '# routes leave the monolith one by one',
+    'routes: []',
+    '',
+  ].join('\n');
+  const edited = addToRoutesYaml(source, {
+    service: { name: 'categories', url: 'http://127.0.0.1:3101' },
+    route: { name: 'categories-list', match: 'GET /wp-json/wp/v2/categories', service: 'categories', stage: 'shadow' },
+  });
+  t.equal(edited, [
+    '# strangler in front of our shop',
+    'listen: 127.0.0.1:8080            # the proxy',
+    'legacy: http://127.0.0.1:28000    # nginx + php-fpm',
+    'services:                         # none yet',
+    '  categories: http://127.0.0.1:3101',
+    '',
+    '# routes leave the monolith one by one',
+    'routes:',
+    '  - name: categories-list',
+    '    match: GET /wp-json/wp/v2/categories',
+    '    service: categories',
+    '    stage: shadow',
+    '',
+  ].join('\n'));
+  const again = addToRoutesYaml(edited, { route: { name: 'categories-get', match: 'GET /wp-json/wp/v2/categories/:id', service: 'categories', stage: 'shadow' } });
+  t.equal(again, `${edited}  - name: categories-get\n    match: GET /wp-json/wp/v2/categories/:id\n    service: categories\n    stage: shadow\n`, 'the next route goes under it, in the same style');
+  t.same(validateConfig(again, 'routes.yaml').problems, []);
+});
+
 t.test('--from-legacy records answers of legacy now, and only once', async (t) => {
   const legacy = await startUpstream('legacy', (req, res) => {
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'set-cookie': 'PHPSESSID=secret' });
