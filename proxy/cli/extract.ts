@@ -10,17 +10,18 @@ export const extractCommand: Command = {
   usage: `Usage: strangler extract "<METHOD> <path>" --service <name> [options]
 
 Starts moving one legacy endpoint to a service. Run it from the repository root.
-  - services/<name>/ does not exist: creates a Fastify service like services/rooms/ (app.ts
-    with buildApp, server.ts, routes/healthz.ts, README.md); otherwise adds to it.
+  - services/<name>/ does not exist: creates a Fastify service (app.ts with buildApp,
+    server.ts over DATABASE_URL, routes/healthz.ts, README.md); otherwise adds to it.
   - services/<name>/routes/<route>.ts: the handler, answering 501 until you implement it.
   - routes.yaml: the service under services: (http://127.0.0.1:<port>) and the route under
     routes: with stage: shadow (legacy answers, the service gets a copy); comments and layout
     are kept, and the result is validated before anything is written.
   - the route's flag at 0 % in the local flags file.
   - test/services/<name>/<route>.contract.test.ts and <route>.samples.jsonl: a test that sends
-    the samples to real legacy and to the service and compares the answers (TODO while the
-    handler answers 501). Samples come from --samples or --paths; given neither, the route's
-    path is recorded from legacy (routes.yaml's legacy:) when it has no :parameters.
+    the samples to the service and compares its answers with legacy's recorded ones, and with
+    CONTRACT_LIVE=1 with live legacy's (routes.yaml's legacy:) as well (TODO while the handler
+    answers 501). Samples come from --samples or --paths; given neither, the route's path is
+    recorded from legacy (routes.yaml's legacy:) when it has no :parameters.
 Running it again changes nothing (new samples are appended, existing files are kept).
 
 Options:

@@ -153,7 +153,7 @@ export async function planExtraction(options: ExtractOptions): Promise<Extractio
   if (serviceIsNew) {
     create(appFile, renderApp(serviceName, [routeName]), `buildApp({ db, logger }) with /healthz and ${routeName}`);
     if (await exists(serverFile)) keep(serverFile);
-    else create(serverFile, renderServer(serviceName, port), `listens on PORT (default ${port}), graceful shutdown`);
+    else create(serverFile, renderServer(serviceName, port), `listens on PORT (default ${port}) over DATABASE_URL, graceful shutdown`);
     const healthz = path.join(serviceDir, 'routes', 'healthz.ts');
     if (await exists(healthz)) keep(healthz);
     else create(healthz, renderHealthzRoute(), 'GET /healthz: 200 while the database answers');
@@ -187,7 +187,7 @@ export async function planExtraction(options: ExtractOptions): Promise<Extractio
   const testFile = path.join(testDir, `${routeName}.contract.test.ts`);
   const configPath = path.relative(testDir, configFile).split(path.sep).join('/');
   if (await exists(testFile)) keep(testFile);
-  else create(testFile, renderContractTest({ ...template, configPath }), 'compares the service with live legacy on the samples');
+  else create(testFile, renderContractTest({ ...template, configPath }), 'holds the service to legacy\'s recorded answers (and live legacy with CONTRACT_LIVE=1)');
   const samplesFile = path.join(testDir, `${routeName}.samples.jsonl`);
   const samples = await planSamples(samplesFile, { ...options, now }, { name: routeName, method, path: routePath, match }, config);
   if (samples.previous === undefined) create(samplesFile, samples.content, `${samples.added} recorded request(s) with legacy's answers`);

@@ -3,7 +3,10 @@ import { registerFunctionName, startFunctionName, toPascalCase } from './names.t
 /**
  * The files `strangler extract` writes, as functions returning their contents. Generated code
  * follows services/rooms/ (the hand-made example): buildApp does not listen, server.ts does,
- * every service opens its database through services/shared/database.ts.
+ * every service opens its database through services/shared/database.ts and takes its request
+ * id from services/shared/request-id.ts. Nothing here may assume the demo monolith: the
+ * legacy application is whatever routes.yaml's legacy: is (its database, its error shape, its
+ * headers are for the engineer to copy from the recorded answers).
  */
 
 /** Where the generator registers the next route module in app.ts; it writes the line itself. */
@@ -33,9 +36,9 @@ function routeImport(route: string): string {
 }
 
 export function renderApp(service: string, routes: readonly string[]): string {
-  return `import { randomBytes } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+  return `import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
+import { readRequestId } from '../shared/request-id.ts';
 import { registerHealthzRoute } from './routes/healthz.ts';
 ${routes.map(routeImport).join('\n')}
 
@@ -50,11 +53,6 @@ export interface BuildAppOptions {
   logger?: FastifyBaseLogger;
 }
 
-/** 16 lowercase hex chars, like legacy's request_id; also the reqId of every log line. */
-function generateRequestId(): string {
-  return randomBytes(8).toString('hex');
-}
-
 /**
  * The ${service} service as a Fastify instance that does not listen (server.ts listens).
  * Each module under routes/ answers one route of routes.yaml; \`strangler extract\` adds the
@@ -63,28 +61,15 @@ function generateRequestId(): string {
 export function buildApp({ db, logger }: BuildAppOptions): FastifyInstance {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
-    genReqId: generateRequestId,
+    // the proxy's x-request-id (or a new id): every log line of a request carries it as reqId
+    genReqId: readRequestId,
   }) as unknown as FastifyInstance;
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    // As legacy's JSON answers: every answer here is live data.
-    reply.header('cache-control', 'no-store');
   });
-
-  // Errors shaped as legacy's: {"error": "<message>"}.
-  app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: 'not found' });
-  });
-  app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
-    const status = err.statusCode ?? 500;
-    if (status < 500) {
-      reply.code(status).send({ error: err.message });
-      return;
-    }
-    request.log.error({ err }, 'request failed');
-    reply.code(500).send({ error: 'internal error' });
-  });
+  // Errors keep Fastify's shape until a route needs legacy's: copy legacy's error bodies and
+  // headers (from the recorded answers) where the contract test shows they differ.
 
   const deps: RouteDeps = { db };
   registerHealthzRoute(app, deps);
@@ -147,14 +132,15 @@ import type { RouteDeps } from '../app.ts';
 /**
  * ${method} ${path} — route "${route}" in routes.yaml, scaffolded by \`strangler extract\`.
  *
- * To implement: answer exactly as legacy does — the same statuses, the same JSON (key order
- * included), the same error messages — reading legacy's tables through \`db\` (knex). Find
- * legacy's handler in legacy/src/App.php (ROUTES) and its controller in legacy/src/Controller/.
- * Legacy's envelope fields generated_at and request_id are noise the comparison learns, but
- * the service must still send them (see services/rooms/routes/rooms.ts, withNoise).
+ * To implement: answer exactly as legacy does — the same statuses, the same body (JSON key
+ * order included), the same error messages and headers — reading legacy's tables through
+ * \`db\` (knex, on DATABASE_URL). ${route}.samples.jsonl beside the contract test holds real
+ * requests with legacy's answers to copy. Fields legacy fills anew on every answer (clocks,
+ * request ids, tokens) must still be sent; the comparison learns them as noise.
  *
- * Check it against live legacy with the contract test (todo until this stops answering 501):
- *   npx tap test/services/${service}/${route}.contract.test.ts
+ * Check it with the contract test (TODO until this stops answering 501): against the recorded
+ * answers, and with CONTRACT_LIVE=1 against live legacy (routes.yaml's legacy:) as well:
+ *   DATABASE_URL=… npx tap test/services/${service}/${route}.contract.test.ts
  */
 export function ${registerFunctionName(route)}(app: FastifyInstance, { db }: RouteDeps): void {
   app.${method.toLowerCase()}(${toLiteral(path)}, async (request, reply) => {
@@ -172,7 +158,7 @@ export function renderServer(service: string, port: number): string {
 import { pathToFileURL } from 'node:url';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { createDb, describeDatabase, resolveDatabaseUrl } from '../shared/database.ts';
+import { createDb, describeDatabase, requireDatabaseUrl } from '../shared/database.ts';
 import { buildApp } from './app.ts';
 
 /** The port routes.yaml expects this service on (services: ${service}: http://127.0.0.1:${port}). */
@@ -182,7 +168,7 @@ export const DEFAULT_HOST = '127.0.0.1';
 export const SHUTDOWN_DEADLINE_MS = 10_000;
 
 export interface Start${pascal}Options {
-  /** Defaults to DATABASE_URL, then sqlite:var/timing.sqlite (legacy's database). */
+  /** The database legacy reads (the service shares it); defaults to DATABASE_URL, required. */
   databaseUrl?: string;
   host?: string;
   /** 0 picks a free port (tests). */
@@ -200,7 +186,7 @@ export interface Running${pascal} {
 }
 
 export async function ${start}(options: Start${pascal}Options = {}): Promise<Running${pascal}> {
-  const databaseUrl = resolveDatabaseUrl(options.databaseUrl);
+  const databaseUrl = requireDatabaseUrl(options.databaseUrl);
   const logger =
     options.logger === undefined
       ? pino({ name: ${toLiteral(service)}, level: process.env.LOG_LEVEL ?? 'info' })
@@ -312,9 +298,9 @@ export function renderReadme({ service, route, method, path, port }: ReadmeInput
   return `# ${service} service
 
 A service extracted from the PHP monolith with \`strangler extract\`: an ordinary Fastify 5 app
-over legacy's own database (knex, through \`services/shared/database.ts\`), built like
-\`services/rooms/\`. The proxy sends it the routes of \`routes.yaml\` whose \`service:\` is
-\`${service}\`; it was created for \`${method} ${path}\` (route \`${route}\`).
+over legacy's own database (knex, through \`services/shared/database.ts\`). The proxy sends it
+the routes of \`routes.yaml\` whose \`service:\` is \`${service}\`; it was created for
+\`${method} ${path}\` (route \`${route}\`).
 
 \`\`\`
 app.ts          buildApp({ db, logger }): the Fastify app, does not listen; registers routes/*
@@ -325,35 +311,42 @@ routes/         healthz.ts and one module per route; a scaffolded handler answer
 ## Run it
 
 \`\`\`sh
-DATABASE_URL=sqlite:var/timing.sqlite PORT=${port} node --import tsx services/${service}/server.ts
+DATABASE_URL=mysql://user:password@127.0.0.1:3306/app PORT=${port} node --import tsx services/${service}/server.ts
 curl -s http://127.0.0.1:${port}/healthz
 \`\`\`
 
-It reads the tables legacy owns, so point it at legacy's database (legacy creates and seeds it:
-\`php legacy/bin/setup.php\`, or \`npx strangler demo\`). A schema change the service needs is a
-knex migration under \`migrations/${service}/\` (\`strangler extract … --migration\` writes a stub).
+\`DATABASE_URL\` is the database legacy reads and writes (\`mysql://…\` for MySQL/MariaDB, or
+\`sqlite:<path>\`); the service does not start without it. Every log line of a request carries
+its id as \`reqId\`: the \`x-request-id\` the proxy sent, so the proxy's, this service's and
+legacy's lines of one request can be joined. A schema change the service needs is a knex
+migration under \`migrations/${service}/\` (\`strangler extract … --migration\` writes a stub).
 
 ## Implement a route
 
-1. Read legacy's handler: the path in \`legacy/src/App.php\` (ROUTES) names the controller under
-   \`legacy/src/Controller/\`.
-2. Replace the 501 in \`routes/<route>.ts\` with the same behaviour: statuses, JSON (key order
-   included), error messages, legacy's \`generated_at\`/\`request_id\` envelope fields.
-3. Check it against legacy:
+1. Read legacy's answers to copy: \`test/services/${service}/<route>.samples.jsonl\` holds real
+   requests of the route and legacy's answers (status, headers, body), and legacy's own code
+   says where the data comes from.
+2. Replace the 501 in \`routes/<route>.ts\` with the same behaviour: statuses, body (JSON key
+   order included), error messages, the headers legacy sends.
+3. Check it:
 
    \`\`\`sh
-   npx tap test/services/${service}/<route>.contract.test.ts
+   DATABASE_URL=… npx tap test/services/${service}/<route>.contract.test.ts
+   CONTRACT_LIVE=1 DATABASE_URL=… npx tap test/services/${service}/<route>.contract.test.ts
    \`\`\`
 
-   The contract test starts real legacy (PHP) on a freshly seeded SQLite database and this
-   service on an identical copy, sends both every request of \`<route>.samples.jsonl\`, asks
-   legacy twice to learn what is noise (clocks, request ids, shuffled lists), and compares the
-   answers with the route's \`compare:\` rules from \`routes.yaml\`. While the handler answers
-   501 the comparisons are reported as TODO; once it answers, every difference fails the test.
-   It also checks that each recorded answer still matches live legacy, so the samples describe
-   the legacy being compared (timestamps aside). Add samples by running \`strangler extract\`
-   again with \`--samples <recording>\` or \`--paths "…"\` (asks routes.yaml's legacy); to re-record,
-   delete the samples file first.
+   The contract test starts this service on \`DATABASE_URL\` (without it: an empty SQLite
+   database), sends it every safe request of \`<route>.samples.jsonl\` and compares each answer
+   with the answer legacy gave when it was recorded (timestamps aside), under the route's
+   \`compare:\` rules from \`routes.yaml\`. With \`CONTRACT_LIVE=1\` it also asks live legacy
+   (\`routes.yaml\`'s \`legacy:\`; \`CONTRACT_LEGACY_URL=<url>\` names another): the service is
+   compared with legacy's answer of now, legacy is asked twice to learn what is noise (clocks,
+   request ids, shuffled lists), and each recorded answer is checked to still describe legacy.
+   A sample that writes (POST, PUT…) is never sent to live legacy or to \`DATABASE_URL\`'s data.
+   While the handler answers 501 the comparisons are reported as TODO; once it answers, every
+   difference fails the test. Add samples by running \`strangler extract\` again with
+   \`--samples <recording>\` or \`--paths "…"\` (asks routes.yaml's legacy); to re-record, delete
+   the samples file first.
 4. Shadow it (\`stage: shadow\` in routes.yaml: legacy answers, this service gets a copy), watch
    \`npx strangler parity\`, then shift traffic: \`npx strangler shift <route> 5\`.
 `;
@@ -384,15 +377,17 @@ export interface ContractTestInput extends RouteTemplateInput {
 export function renderContractTest({ service, route, method, path, configPath }: ContractTestInput): string {
   return `/**
  * Contract of ${method} ${path} (route ${route}): the ${service} service answers the recorded
- * requests in ${route}.samples.jsonl as live legacy does. Generated by \`strangler extract\`;
- * how it works: test/helpers/contract.ts. TODO while the handler still answers 501.
+ * requests in ${route}.samples.jsonl as legacy did. Generated by \`strangler extract\`; how it
+ * works: test/helpers/contract.ts. TODO while the handler still answers 501.
+ *   DATABASE_URL=<legacy's database> npx tap <this file>          against the recorded answers
+ *   CONTRACT_LIVE=1 DATABASE_URL=… npx tap <this file>            and against live legacy
+ *   CONTRACT_LEGACY_URL=<url> DATABASE_URL=… npx tap <this file>  and against that legacy
  */
 import t from 'tap';
 import { buildApp } from '../../../services/${service}/app.ts';
 import { checkContract } from '../../helpers/contract.ts';
-import { phpSkipReason } from '../../helpers/legacy.ts';
 
-t.test(${toLiteral(`${method} ${path} (${route}) answers like legacy`)}, { skip: phpSkipReason }, (t) =>
+t.test(${toLiteral(`${method} ${path} (${route}) answers like legacy`)}, (t) =>
   checkContract(t, {
     config: new URL(${toLiteral(configPath)}, import.meta.url),
     route: ${toLiteral(route)},

@@ -16,11 +16,14 @@ export const DEFAULT_DATABASE_URL = 'sqlite:var/timing.sqlite';
 export class DatabaseUrlError extends Error {
   readonly code = 'STRANGLER_ERR_DATABASE_URL';
 
-  constructor(url: string, options?: { cause?: unknown }) {
+  constructor(url: string | undefined, options?: { cause?: unknown }) {
     super(
-      `DATABASE_URL ${JSON.stringify(url)} is not understood: use sqlite:<path> (absolute, or ` +
-        'relative to the repository root, e.g. sqlite:var/timing.sqlite) or ' +
-        'mysql://user:password@host:port/dbname',
+      url === undefined
+        ? 'DATABASE_URL is not set: point it at the database legacy reads, e.g. ' +
+            'mysql://user:password@127.0.0.1:3306/dbname or sqlite:<path>'
+        : `DATABASE_URL ${JSON.stringify(url)} is not understood: use sqlite:<path> (absolute, or ` +
+            'relative to the repository root, e.g. sqlite:var/timing.sqlite) or ' +
+            'mysql://user:password@host:port/dbname',
       options,
     );
     this.name = 'DatabaseUrlError';
@@ -95,6 +98,16 @@ export function describeDatabase(url: string): string {
 export function resolveDatabaseUrl(databaseUrl?: string): string {
   // Empty counts as unset, as in legacy (an exported but empty variable is a common slip).
   return databaseUrl || process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
+}
+
+/**
+ * The DATABASE_URL of a service made for another application (strangler extract): the
+ * argument, else the environment, and no default (the demo's database is no one else's).
+ */
+export function requireDatabaseUrl(databaseUrl?: string): string {
+  const url = databaseUrl || process.env.DATABASE_URL;
+  if (!url) throw new DatabaseUrlError(undefined);
+  return url;
 }
 
 export function createDb(databaseUrl?: string): Knex {

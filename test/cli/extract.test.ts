@@ -384,18 +384,22 @@ t.test('legacy not running: a note says how to get samples, and the scaffold is 
 });
 
 t.test('the contract test against real legacy', { skip: phpSkipReason }, async (t) => {
-  const legacy = await startTestLegacy(t);
+  const legacyDb = `sqlite:${path.join(t.testdir(), 'timing.sqlite')}`;
+  const legacy = await startTestLegacy(t, legacyDb);
+  // the generated test against this legacy, the service on legacy's own database
+  const live = { CONTRACT_LEGACY_URL: legacy.url, DATABASE_URL: legacyDb };
 
   t.test('generated: TODO while the handler answers 501, samples checked against legacy', async (t) => {
     const root = makeRepo(t);
     const plan = await extract({ root, match: 'GET /api/diaries', service: 'diaries', fromLegacy: legacy.url, paths: ['/api/diaries?user=1', '/api/diaries?user=abc'] });
     const testFile = path.join(root, 'test/services/diaries/diaries-list.contract.test.ts');
     t.ok(plan.writes.some((w) => w.file === testFile));
-    const run = await runTsFile(testFile, { cwd: root });
+    const run = await runTsFile(testFile, { cwd: root, env: live });
     t.equal(run.code, 0, 'passes (the differences are TODO)');
-    t.match(run.stdout, /not ok 1 - sample 1: GET \/api\/diaries\?user=1 answers like legacy # TODO handler not implemented yet: 2 of 2 samples differ/);
-    t.match(run.stdout, /ok 2 - sample 1: GET \/api\/diaries\?user=1: the recorded answer still matches live legacy/);
-    t.match(run.stdout, /ok 4 - sample 2: GET \/api\/diaries\?user=abc: the recorded answer still matches live legacy/);
+    t.match(run.stdout, /not ok 1 - sample 1: GET \/api\/diaries\?user=1 answers as recorded # TODO handler not implemented yet: 2 of 2 samples differ/);
+    t.match(run.stdout, /not ok 2 - sample 1: GET \/api\/diaries\?user=1 answers like live legacy # TODO handler not implemented yet: 2 of 2 samples differ/);
+    t.match(run.stdout, /ok 3 - sample 1: GET \/api\/diaries\?user=1: the recorded answer still matches live legacy/);
+    t.match(run.stdout, /ok 6 - sample 2: GET \/api\/diaries\?user=abc: the recorded answer still matches live legacy/);
   });
 
   t.test('implemented with a wrong field: the generated test fails plainly and names the path', async (t) => {
@@ -403,25 +407,26 @@ t.test('the contract test against real legacy', { skip: phpSkipReason }, async (
     await extract({ root, match: 'GET /api/diaries', service: 'diaries', fromLegacy: legacy.url, paths: ['/api/diaries?user=1'] });
     const testFile = path.join(root, 'test/services/diaries/diaries-list.contract.test.ts');
 
-    const todo = await runTsFile(testFile, { cwd: root });
+    const todo = await runTsFile(testFile, { cwd: root, env: live });
     t.equal(todo.code, 0, 'while the handler answers 501: TODO, green');
-    t.match(todo.stdout, /not ok 1 - sample 1: GET \/api\/diaries\?user=1 answers like legacy # TODO handler not implemented yet: 1 of 1 samples differ/);
-    t.match(todo.stdout, /# TODO handler not implemented yet[^\n]*\n\s+---\n\s+outcome: candidate-error\n\s+reason: the candidate answered 501 where the primary answered 200\n\s+differences:\n\s+- path: status\n\s+kind: status\n\s+legacy: 200\n\s+service: 501\n\s+- path: \$\.data\n/, 'the TODO says why: the differences, with their paths and both values');
+    t.match(todo.stdout, /not ok 2 - sample 1: GET \/api\/diaries\?user=1 answers like live legacy # TODO handler not implemented yet: 1 of 1 samples differ/);
+    t.match(todo.stdout, /answers like live legacy # TODO handler not implemented yet[^\n]*\n\s+---\n\s+outcome: candidate-error\n\s+reason: the candidate answered 501 where the primary answered 200\n\s+differences:\n\s+- path: status\n\s+kind: status\n\s+legacy: 200\n\s+service: 501\n\s+- path: \$\.data\n/, 'the TODO says why: the differences, with their paths and both values');
 
     // the real implementation, with one field wrong
     const implemented = readFileSync(path.join(REPO, 'services/diaries/routes/diaries-list.ts'), 'utf8');
     const wrong = implemented.replace('title: String(row.title),', "title: `${String(row.title)}!`,");
     t.not(wrong, implemented, 'the field to break is in the implementation');
     await writeFile(path.join(root, 'services/diaries/routes/diaries-list.ts'), wrong);
-    const failed = await runTsFile(testFile, { cwd: root });
+    const failed = await runTsFile(testFile, { cwd: root, env: live });
     t.not(failed.code, 0, 'the test fails');
-    t.match(failed.stdout, /not ok 1 - sample 1: GET \/api\/diaries\?user=1 answers like legacy\n/, 'plainly: no TODO');
+    t.match(failed.stdout, /not ok 1 - sample 1: GET \/api\/diaries\?user=1 answers as recorded\n/, 'plainly: no TODO');
+    t.match(failed.stdout, /not ok 2 - sample 1: GET \/api\/diaries\?user=1 answers like live legacy\n/);
     t.notMatch(failed.stdout, /# TODO/);
     t.match(failed.stdout, /path: \$\.data\[0\]\.title[\s\S]*service: [^\n]*!/, 'and names the differing path with the service\'s value');
-    t.match(failed.stdout, /ok 2 - sample 1: GET \/api\/diaries\?user=1: the recorded answer still matches live legacy/, 'the sample itself is still right');
+    t.match(failed.stdout, /ok 3 - sample 1: GET \/api\/diaries\?user=1: the recorded answer still matches live legacy/, 'the sample itself is still right');
 
     await writeFile(path.join(root, 'services/diaries/routes/diaries-list.ts'), implemented);
-    const passed = await runTsFile(testFile, { cwd: root });
+    const passed = await runTsFile(testFile, { cwd: root, env: live });
     t.equal(passed.code, 0, `the real implementation passes: ${passed.stdout}`);
   });
 
@@ -439,12 +444,13 @@ t.test('the contract test against real legacy', { skip: phpSkipReason }, async (
 
     let run!: Awaited<ReturnType<typeof runContract>>;
     await t.test('run', async (t) => {
-      run = await runContract(t, { config, route: 'rooms-list', samples: samplesFile, buildApp: (o) => buildRoomsApp({ db: o.db }) });
+      run = await runContract(t, { config, route: 'rooms-list', samples: samplesFile, buildApp: (o) => buildRoomsApp({ db: o.db }), env: live });
     });
-    t.same(run.samples.map((s) => s.service.outcome), ['match', 'match', 'match', 'match'], 'the rooms service answers like legacy');
+    t.same(run.samples.map((s) => s.live?.outcome), ['match', 'match', 'match', 'match'], 'the rooms service answers like legacy');
+    t.same(run.samples.map((s) => s.recorded?.outcome), ['match', 'match', 'match', 'mismatch'], 'and as recorded, request ids learned as noise');
     t.same(run.samples.map((s) => s.stub), [false, false, false, false]);
-    t.same(run.samples.map((s) => s.recorded?.outcome), ['match', 'match', 'match', 'mismatch'], 'the tampered sample is caught');
-    t.match(run.samples[3].recorded?.differences, [{ path: '$.data[0].name', primary: 'Renamed since' }]);
+    t.same(run.samples.map((s) => s.stillTrue?.outcome), ['match', 'match', 'match', 'mismatch'], 'the tampered sample is caught');
+    t.match(run.samples[3].stillTrue?.differences, [{ path: '$.data[0].name', primary: 'Renamed since' }]);
     t.ok(run.noise.some((n) => n.pattern === '$.request_id'), 'request ids learned as noise');
     const reported = await t.test('report of the good samples', async (t) => reportContract(t, { ...run, samples: run.samples.slice(0, 3) }));
     t.ok(reported, 'no TODO, no failure');

@@ -8,7 +8,7 @@ import { createDb } from '../../services/shared/database.ts';
 import { runProxyWithAdmin } from '../helpers/admin-proxy.ts';
 import { runCli } from '../helpers/cli.ts';
 import { eventually, request, startUpstream } from '../helpers/http.ts';
-import { demoRoutesWithLegacy, extract, makeRepo } from './demo-repo.ts';
+import { demoRoutesWithLegacy, extract, makeRepo, runTsFile } from './demo-repo.ts';
 
 /** What `strangler extract` leaves in a fresh copy of the demo, run the way a person runs it. */
 
@@ -68,10 +68,28 @@ t.test('the generated server.ts runs as a process: /healthz 200, the route 501, 
   t.equal(route.status, 501);
   t.same(route.json(), { error: 'not implemented: GET /api/diaries (strangler extract)' });
 
+  // the proxy's request id: the generated service answers and logs under it
+  const traced = await request(`${url}/healthz`, { headers: { 'x-request-id': 'from-proxy-123' } });
+  t.equal(traced.headers['x-request-id'], 'from-proxy-123');
+  const lines = () => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { reqId?: string; msg: string });
+  const tracedLines = await eventually(() => {
+    const found = lines().filter((l) => l.reqId === 'from-proxy-123');
+    return found.some((l) => l.msg === 'request completed') ? found : undefined;
+  }, { timeoutMs: 10_000, intervalMs: 50 });
+  t.ok(tracedLines.length >= 2, 'its log lines carry reqId from-proxy-123');
+
   child.kill('SIGTERM');
   t.same(await exited, { code: 0, signal: null }, `exits 0 after SIGTERM: ${stderr}`);
   t.match(stdout, /"msg":"shutting down"[\s\S]*"msg":"stopped"/, 'and logs the graceful shutdown');
   await t.rejects(request(`${url}/healthz`), 'nothing listens any more');
+});
+
+t.test('the generated server.ts without DATABASE_URL: exits 1 saying what to set instead of opening a default database', async (t) => {
+  const root = makeRepo(t);
+  await extract({ root, match: 'GET /api/diaries', service: 'diaries' });
+  const run = await runTsFile('services/diaries/server.ts', { cwd: root, env: { PORT: '0', DATABASE_URL: '' } });
+  t.equal(run.code, 1);
+  t.match(run.stdout, /DATABASE_URL is not set: point it at the database legacy reads/);
 });
 
 t.test('the migration stub exports up and down, and knex migrates and rolls back with it on SQLite', async (t) => {
