@@ -37,8 +37,8 @@ function formatNextSteps(plan: ExtractionPlan): string[] {
   return [
     'Next:',
     `  1. implement services/${service.name}/routes/${route.name}.ts (it answers 501 until then)`,
-    `  2. npx tap test/services/${service.name}/${route.name}.contract.test.ts   (TODO until the handler answers)`,
-    `  3. PORT=${port} node --import tsx services/${service.name}/server.ts, run the proxy, then npx strangler parity ${route.name}`,
+    `  2. DATABASE_URL=<legacy's database> npx tap test/services/${service.name}/${route.name}.contract.test.ts   (TODO until the handler answers; CONTRACT_LIVE=1: also against live legacy)`,
+    `  3. DATABASE_URL=… PORT=${port} node --import tsx services/${service.name}/server.ts, run the proxy, then npx strangler parity ${route.name}`,
     `  4. npx strangler shift ${route.name} 5   (flag ${route.flag}, at 0 % now)`,
   ];
 }
