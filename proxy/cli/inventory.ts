@@ -31,7 +31,8 @@ parameter whose values are paths (WordPress /?rest_route=/wp/v2/categories) or a
 repeat (index.php?page=settings, admin-ajax.php?action=heartbeat; at least 10 requests, at most
 12 values), each value is a row of its own, e.g. GET /?rest_route=/wp/v2/posts/:id, and the
 path's requests without it one more. Parameters that say where to go next (redirect_to, return,
-next, url, ref, callback, ...) never route.
+next, url, ref, callback), tracking (utm_*, fbclid, gclid), sorting (sort, order, orderby),
+language (lang, _locale), nonces and cache busters (ver, _) never route.
 
 Logs (several may be given, .gz files too; each line counts once, so do not pass the same
 traffic twice, e.g. nginx's log of requests that also went through the proxy):

@@ -2,7 +2,7 @@ import type { RouteConfig, RouteStage } from '../config/schema.ts';
 import { LEGACY } from '../pipeline/exchange.ts';
 import { buildRouteTable, type RouteTable } from '../routing/route-table.ts';
 import { assetPattern, collapsePath } from './collapse-path.ts';
-import { classifyValue, MAX_PARAMS_TRACKED, MAX_PATH_VALUES, MAX_WORD_VALUES, pickRoutingParam, queryParams, type ValueKind } from './query-routing.ts';
+import { classifyValue, MAX_PARAM_NAMES, MAX_PARAMS_TRACKED, MAX_PATH_VALUES, MAX_WORD_VALUES, pickRoutingParam, queryParams, type ValueKind } from './query-routing.ts';
 import type { AccessRecord, MalformedLine } from './read-access-log.ts';
 
 /**
@@ -248,8 +248,10 @@ function addToBucket(b: Bucket, record: AccessRecord, upstream: string, route: R
 /** Counts a request, before it is counted in e.all, under each parameter that may still route the endpoint. */
 function countParams(e: EndpointState, params: Map<string, string>, count: (bucket: Bucket) => void): void {
   for (const name of params.keys()) {
+    if (e.params.has(name) || e.params.size >= MAX_PARAM_NAMES) continue;
+    if ([...e.params.values()].filter((p) => !p.dropped).length >= MAX_PARAMS_TRACKED) break;
     // first seen now: every earlier request of the endpoint lacked it
-    if (!e.params.has(name) && e.params.size < MAX_PARAMS_TRACKED) e.params.set(name, { kind: undefined, dropped: false, carried: 0, values: new Map(), absent: copyBucket(e.all) });
+    e.params.set(name, { kind: undefined, dropped: false, carried: 0, values: new Map(), absent: copyBucket(e.all) });
   }
   for (const [name, p] of e.params) {
     if (p.dropped) continue;

@@ -101,3 +101,15 @@ t.test('pagination and free text do not route, however often they repeat', async
     'page=1..3 are ids; q holds a phrase, so it is free text; sort=date never changes',
   );
 });
+
+t.test('tracking, sorting and language parameters never route; many of them do not hide the one that does', async (t) => {
+  const line = (target: string) => `203.0.113.7 - - [05/Dec/2026:09:00:00 +0100] "GET ${target} HTTP/1.1" 200 100 "-" "curl/8.5.0" 0.050`;
+  const builder = createInventoryBuilder({ routes: [], idleDays: 14 });
+  const noise = ['utm_source=newsletter', 'utm_medium=email', 'utm_campaign=winter', 'fbclid=IwAR2x', 'gclid=Cj0KCQ', 'lang=fr', 'order=desc', 'orderby=date', 'sort=title', 'q=harbour+walk', 'x=1'];
+  for (let i = 0; i < 40; i++) {
+    builder.add(parseCombinedLine(line(`/?${noise.join('&').replace('newsletter', ['newsletter', 'twitter'][i % 2])}`)) as AccessRecord);
+  }
+  builder.add(parseCombinedLine(line('/?rest_route=/wp/v2/categories&utm_source=twitter')) as AccessRecord);
+  const inv = builder.build();
+  t.same(inv.endpoints.map((e) => [e.pattern, e.requests]), [['/', 40], ['/?rest_route=/wp/v2/categories', 1]]);
+});
