@@ -63,6 +63,11 @@ export interface LoadResult {
   p99Ms: number;
   /** non-2xx/3xx answers plus socket errors */
   errors: number;
+  /**
+   * Figures the generator did not give (NaN above), each with why, and its output as printed:
+   * a run reports what it could read instead of dying on what it could not.
+   */
+  missing?: { figures: string[]; output: string };
 }
 
 export interface LoadGenerator {
@@ -90,7 +95,9 @@ function createWrkGenerator(wrk: string): LoadGenerator {
     description: `${version} (${wrk}), ${threads} thread${threads === 1 ? '' : 's'}`,
     async run(url, { connections, durationS }) {
       const args = ['-t', String(Math.min(threads, connections)), '-c', String(connections), '-d', `${durationS}s`, '--latency', url];
-      return parseWrkOutput(await runCommand(wrk, args, durationS * 1000 + OVERRUN_MS));
+      const result = parseWrkOutput(await runCommand(wrk, args, durationS * 1000 + OVERRUN_MS));
+      if (result.missing) console.error(formatMissing(result.missing, 'wrk'));
+      return result;
     },
   };
 }
@@ -105,29 +112,65 @@ function createNodeGenerator(): LoadGenerator {
   };
 }
 
-/** Reads what `wrk --latency` prints: request count, duration, req/s, the 50 % and 99 % latencies, errors. */
+/**
+ * wrk's time figures: a number and one of its units (wrk's units.c: us, ms, s, then m and h),
+ * the unit padded to two characters, so `1.09s ` and `2.00m ` end in a space.
+ */
+const WRK_TIME = String.raw`(\d+(?:\.\d+)?)\s*(us|ms|s|m|h)(?![a-z])`;
+const MS_PER: Record<string, number> = { us: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
+
+/**
+ * Reads what `wrk --latency` prints: request count, duration, req/s, the 50 % and 99 %
+ * latencies, errors. A figure it cannot find is NaN and named in `missing`, with wrk's text.
+ */
 export function parseWrkOutput(text: string): LoadResult {
-  const total = /(\d+) requests in ([\d.]+)(us|ms|s|m)\b/.exec(text);
-  const rps = /Requests\/sec:\s+([\d.]+)/.exec(text);
-  const p50 = /^\s+50%\s+([\d.]+)(us|ms|s|m)$/m.exec(text);
-  const p99 = /^\s+99%\s+([\d.]+)(us|ms|s|m)$/m.exec(text);
-  if (!total || !rps || !p50 || !p99) throw new Error(`unexpected wrk output:\n${text}`);
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0);
-  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+  const missing: string[] = [];
+  const figure = (name: string, match: RegExpExecArray | null, read: (m: RegExpExecArray) => number): number => {
+    if (match) return read(match);
+    missing.push(name);
+    return NaN;
+  };
+  const total = new RegExp(String.raw`(\d+) requests in ${WRK_TIME}`).exec(text);
+  const requests = figure('requests (no "N requests in T" line)', total, (m) => Number(m[1]));
+  const seconds = figure('duration (no "N requests in T" line)', total, (m) => toMs(m[2], m[3]) / 1000);
+  const rps = figure('req/s (no "Requests/sec:" line)', /Requests\/sec:\s*(\d+(?:\.\d+)?)/.exec(text), (m) => Number(m[1]));
+  const non2xx = Number(/Non-2xx or 3xx responses:\s*(\d+)/.exec(text)?.[1] ?? 0);
+  const socket = /Socket errors:\s*connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
   const socketErrors = socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0;
+  const timeouts = socket ? Number(socket[4]) : 0;
+  // wrk records no latency for an answer slower than its --timeout and prints 0.00us when it
+  // recorded none: those zeros are no figure
+  const timed = requests - timeouts > 0;
+  const latency = (p: string): number => {
+    const name = `p${p} latency`;
+    if (!Number.isNaN(requests) && !timed) {
+      missing.push(`${name} (no answer within wrk's --timeout: ${timeouts} timeouts of ${requests} requests)`);
+      return NaN;
+    }
+    const match = new RegExp(String.raw`^\s*${p}(?:\.0+)?%\s+${WRK_TIME}\s*$`, 'm').exec(text);
+    return figure(`${name} (no "${p}%" line; run wrk with --latency)`, match, (m) => toMs(m[1], m[2]));
+  };
+  const p50Ms = latency('50');
+  const p99Ms = latency('99');
   return {
-    requests: Number(total[1]),
-    seconds: toMs(total[2], total[3]) / 1000,
-    rps: Number(rps[1]),
-    p50Ms: toMs(p50[1], p50[2]),
-    p99Ms: toMs(p99[1], p99[2]),
+    requests,
+    seconds,
+    rps,
+    p50Ms,
+    p99Ms,
     errors: non2xx + socketErrors,
+    ...(missing.length > 0 ? { missing: { figures: missing, output: text } } : {}),
   };
 }
 
+/** What the run could not measure, and what the generator printed, for the bench's output. */
+export function formatMissing(missing: NonNullable<LoadResult['missing']>, generator: string): string {
+  const output = missing.output.trimEnd().split('\n').map((line) => `  | ${line}`).join('\n');
+  return `${generator}: reported as missing: ${missing.figures.join('; ')}; ${generator} printed:\n${output}`;
+}
+
 function toMs(value: string, unit: string): number {
-  const scale: Record<string, number> = { us: 1e-3, ms: 1, s: 1e3, m: 60e3 };
-  return Number(value) * scale[unit];
+  return Number(value) * MS_PER[unit];
 }
 
 function findOnPath(command: string): string | undefined {

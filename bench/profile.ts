@@ -7,6 +7,7 @@ import { writeRowConfig } from './bench-config.ts';
 import { createFixedRateGenerator, createLoadGenerator } from './load.ts';
 import { formatProfile, startCpuProfile, stopCpuProfile, summarizeProfile, type CpuProfile } from './cpu-profile.ts';
 import { forkTs, nextMessage, pinProcess, setLoadCpus, stopAll } from './processes.ts';
+import { formatFigure } from './report.ts';
 import { ROWS, type Row } from './rows.ts';
 
 /**
@@ -105,7 +106,7 @@ async function main(argv: string[]): Promise<number> {
     const kept = path.join(values.out, `${new Date().toISOString().replace(/[:.]/g, '-')}-${row.key}.cpuprofile`);
     await stopCpuProfile(child, kept);
     const summary = summarizeProfile(JSON.parse(await readFile(kept, 'utf8')) as CpuProfile);
-    console.log(`${row.label}, ${result.requests} requests in ${result.seconds.toFixed(1)} s (${result.rps.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(2)} ms, ${result.errors} errors)`);
+    console.log(`${row.label}, ${result.requests} requests in ${formatFigure(result.seconds, 1)} s (${formatFigure(result.rps, 0)} req/s, p99 ${formatFigure(result.p99Ms, 2)} ms, ${result.errors} errors)`);
     console.log(`CPU per request from the profile: ${((summary.busyMs * 1000) / Math.max(1, result.requests)).toFixed(1)} µs`);
     console.log(formatProfile(summary, top));
     console.log(`\nprofile: ${path.relative(process.cwd(), kept)}`);

@@ -30,8 +30,10 @@ export interface RowSummary {
   errors: number;
 }
 
+/** Over the figures measured: a round whose figure is missing (NaN) does not count; none measured is NaN. */
 export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
@@ -72,16 +74,21 @@ export function relateToFloor(rows: RowSummary[], floorKey: string): void {
   }
 }
 
+/** A figure for a table: `missing` when the load generator did not give it (see LoadResult.missing). */
+export function formatFigure(value: number, digits: number, suffix = ''): string {
+  return Number.isNaN(value) ? 'missing' : `${value.toFixed(digits)}${suffix}`;
+}
+
 const COLUMNS = ['row', 'req/s', 'p50 ms', 'p99 ms', 'vs direct', 'vs nginx', 'proxy CPU µs/req', 'CPU vs nginx', 'CPU vs floor', 'proxy RSS MB', 'errors'];
 
 export function formatTable(rows: readonly RowSummary[]): string {
   const cells = rows.map((r) => [
     r.label,
-    r.rps.toFixed(0),
-    r.p50Ms.toFixed(2),
-    r.p99Ms.toFixed(2),
-    `${r.ratioToDirect.toFixed(2)}×`,
-    r.ratioToNginx === undefined ? '–' : `${r.ratioToNginx.toFixed(2)}×`,
+    formatFigure(r.rps, 0),
+    formatFigure(r.p50Ms, 2),
+    formatFigure(r.p99Ms, 2),
+    formatFigure(r.ratioToDirect, 2, '×'),
+    r.ratioToNginx === undefined ? '–' : formatFigure(r.ratioToNginx, 2, '×'),
     r.proxyCpuUsPerRequest === undefined ? '–' : r.proxyCpuUsPerRequest.toFixed(1),
     r.cpuToNginx === undefined ? '–' : `${r.cpuToNginx.toFixed(2)}×`,
     r.cpuToFloor === undefined ? '–' : `${r.cpuToFloor.toFixed(2)}×`,

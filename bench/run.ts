@@ -13,7 +13,7 @@ import { nginxMissing, startNginx } from './nginx.ts';
 import { formatSoak, parseSoakDuration, soak } from './soak.ts';
 import type { Peer } from './peer-proxy.ts';
 import { ROOM_PATH, ROWS, SERVICE, type Row, type Via } from './rows.ts';
-import { formatTable, median, relateToFloor, relateToNginx, summarizeRow, type RoundResult, type RowSummary } from './report.ts';
+import { formatFigure, formatTable, median, relateToFloor, relateToNginx, summarizeRow, type RoundResult, type RowSummary } from './report.ts';
 
 
 const DEFAULTS = { durationS: 10, connections: 50, rounds: 3, decideIterations: 1_000_000 };
@@ -211,7 +211,7 @@ async function main(options: Options): Promise<void> {
     const p99 = (key: string) => rows.find((r) => r.key === key)!.p99Ms;
     shadowTable = { rate: options.shadowRate, rows, p99Ratio: p99('shadow') / p99('flag-on') };
     console.log(formatFixedRate(rows, options.shadowRate, fixedRateLoad.description));
-    console.log(`shadow p99 / pass-through p99 at ${options.shadowRate} req/s: ${shadowTable.p99Ratio.toFixed(2)}×\n`);
+    console.log(`shadow p99 / pass-through p99 at ${options.shadowRate} req/s: ${formatFigure(shadowTable.p99Ratio, 2, '×')}\n`);
   }
 
   await stopAll(); // the decision benchmark needs the CPU to itself
@@ -271,7 +271,7 @@ function formatFixedRate(rows: readonly FixedRateRow[], rate: number, generator:
   return [
     `fixed rate ${rate} req/s (open loop: ${generator}; latency from each request's scheduled start)`,
     `${'row'.padEnd(width)}   req/s  p50 ms  p99 ms  added p99 ms  errors  scavenges/s  scavenge ms  full GCs  full GC ms  longest GC ms`,
-    ...rows.map((r) => `${r.label.padEnd(width)}  ${r.rps.toFixed(0).padStart(6)}  ${r.p50Ms.toFixed(2).padStart(6)}  ${r.p99Ms.toFixed(2).padStart(6)}  ${(r.key === 'direct' ? '–' : r.addedP99Ms.toFixed(2)).padStart(12)}  ${String(r.errors).padStart(6)}  ${formatGc(r.gc)}`),
+    ...rows.map((r) => `${r.label.padEnd(width)}  ${formatFigure(r.rps, 0).padStart(6)}  ${formatFigure(r.p50Ms, 2).padStart(6)}  ${formatFigure(r.p99Ms, 2).padStart(6)}  ${(r.key === 'direct' ? '–' : formatFigure(r.addedP99Ms, 2)).padStart(12)}  ${String(r.errors).padStart(6)}  ${formatGc(r.gc)}`),
     'GC columns: pauses the proxy process reported (perf_hooks), all rounds; scavenge and full-GC ms are the mean pause; a full GC\'s incremental marking before its final pause is not counted',
   ].join('\n');
 }

@@ -1,5 +1,6 @@
 import type { LoadGenerator } from './load.ts';
 import { readRssBytes } from './processes.ts';
+import { formatFigure } from './report.ts';
 
 export interface SoakSample {
   /** seconds since the soak began */
@@ -31,7 +32,7 @@ export async function soak(load: LoadGenerator, url: string, pid: number, durati
     elapsed += segment;
     const sample = { atS: elapsed, rssMb: (await readRssBytes(pid)) / 2 ** 20, rps: result.rps, p99Ms: result.p99Ms, errors: result.errors };
     samples.push(sample);
-    progress(`soak ${fmtTime(elapsed)}/${fmtTime(durationS)}: RSS ${sample.rssMb.toFixed(1)} MB, ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99Ms.toFixed(2)} ms`);
+    progress(`soak ${fmtTime(elapsed)}/${fmtTime(durationS)}: RSS ${sample.rssMb.toFixed(1)} MB, ${formatFigure(sample.rps, 0)} req/s, p99 ${formatFigure(sample.p99Ms, 2)} ms`);
   }
   const baseline = samples.find((s) => s.atS >= 60) ?? samples[0];
   const finalMb = samples[samples.length - 1].rssMb;
@@ -39,7 +40,7 @@ export async function soak(load: LoadGenerator, url: string, pid: number, durati
 }
 
 export function formatSoak(result: SoakResult): string {
-  const rows = result.samples.map((s) => `  ${fmtTime(s.atS).padStart(6)}  ${s.rssMb.toFixed(1).padStart(8)}  ${s.rps.toFixed(0).padStart(7)}  ${s.p99Ms.toFixed(2).padStart(7)}  ${String(s.errors).padStart(6)}`);
+  const rows = result.samples.map((s) => `  ${fmtTime(s.atS).padStart(6)}  ${s.rssMb.toFixed(1).padStart(8)}  ${formatFigure(s.rps, 0).padStart(7)}  ${formatFigure(s.p99Ms, 2).padStart(7)}  ${String(s.errors).padStart(6)}`);
   return [
     '    time    RSS MB    req/s   p99 ms  errors',
     ...rows,

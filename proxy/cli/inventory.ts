@@ -16,12 +16,23 @@ export const inventoryCommand: Command = {
   name: 'inventory',
   summary: 'what is left to strangle: endpoints seen in access logs, their traffic and covering route',
   usage: `Usage: strangler inventory <log file>… [--config routes.yaml] [--format auto|proxy|combined]
-                           [--top 50] [--idle-days 14] [--json]
+                           [--top 50] [--idle-days 14] [--no-assets] [--json]
 
 Reads the monolith's traffic from access logs and prints every endpoint seen (method and path,
 ids collapsed to :id: numbers, UUIDs, long hex, segments with digits such as u123 or
-2024-01-05; API versions like v2 are kept), with its requests, 5xx share, p50 and p99 latency
-(when the log has latencies) and the routes.yaml route that covers it, with its stage.
+2024-01-05; versions such as v2, wp/v2 or oembed/1.0 and words such as a11y, i18n or utf8 are
+kept), with its requests, 5xx share, p50 and p99 latency (when the log has latencies) and the
+routes.yaml route that covers it, with its stage.
+
+Static files (.css, .js, images, fonts, media) are one row per top folder and extension, e.g.
+GET /wp-content/**/*.css; --no-assets leaves them out (and out of the totals).
+Query-routed pages are listed by their routing parameter: when a path's requests carry a query
+parameter whose values are paths (WordPress /?rest_route=/wp/v2/categories) or a few words that
+repeat (index.php?page=settings, admin-ajax.php?action=heartbeat; at least 10 requests, at most
+12 values), each value is a row of its own, e.g. GET /?rest_route=/wp/v2/posts/:id, and the
+path's requests without it one more. Parameters that say where to go next (redirect_to, return,
+next, url, ref, callback), tracking (utm_*, fbclid, gclid), sorting (sort, order, orderby),
+language (lang, _locale), nonces and cache busters (ver, _) never route.
 
 Logs (several may be given, .gz files too; each line counts once, so do not pass the same
 traffic twice, e.g. nginx's log of requests that also went through the proxy):
@@ -49,6 +60,7 @@ Options:
       --format <f>        auto, proxy or combined (default auto)
       --top <n>           endpoints in the table, most requests first (default 50; 0: all)
       --idle-days <d>     days without legacy traffic that make a cutover route idle (default 14)
+      --no-assets         leave static files out (default: one row per top folder and extension)
       --json              print the whole inventory as JSON (every endpoint, --top ignored)
   -h, --help              show this help
 
@@ -62,6 +74,7 @@ Output: a table (endpoint, requests, 5xx %, p50, p99, covered by route@stage or 
       top: { type: 'string', default: '50' },
       'idle-days': { type: 'string', default: '14' },
       json: { type: 'boolean', default: false },
+      'no-assets': { type: 'boolean', default: false },
     });
     if (positionals.length === 0) throw new UsageError('give at least one access log file');
     const format = values.format;
@@ -76,7 +89,7 @@ Output: a table (endpoint, requests, 5xx %, p50, p99, covered by route@stage or 
     const logs: AccessLogFile[] = [];
     for (const file of positionals) logs.push(await openAccessLog(file, format as LogFormat | 'auto'));
 
-    const builder = createInventoryBuilder({ routes: routes ?? [], idleDays });
+    const builder = createInventoryBuilder({ routes: routes ?? [], idleDays, assets: values['no-assets'] ? 'omit' : 'group' });
     for (const log of logs) {
       const progress = log.size >= PROGRESS_FROM_BYTES ? createProgress({ total: Math.ceil(log.size / KIB), label: `reading ${path.basename(log.file)} (KiB)` }) : undefined;
       let pending = 0;
@@ -140,6 +153,7 @@ export function formatInventory(inventory: Inventory, logs: readonly AccessLogFi
     if (shown.length < inventory.endpoints.length) out.push(`… ${inventory.endpoints.length - shown.length} more endpoints (--top 0 shows all)`);
   }
   out.push('', `${inventory.total} requests, ${inventory.endpoints.length} endpoints; ${formatPercent(inventory.strangledShare)} strangled (served by services)`);
+  if (inventory.assetsOmitted > 0) out.push(`  (${inventory.assetsOmitted} static-file requests left out: --no-assets)`);
   if (logs.some((l) => l.stats.format === 'combined' && l.stats.records > 0)) {
     out.push('  (nginx/Apache lines count as strangled when a route in stage cutover covers them)');
   }

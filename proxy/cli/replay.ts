@@ -6,7 +6,7 @@ import type { ComparisonStore } from '../parity/comparison-store.ts';
 import { openStore } from '../parity/open-configured-store.ts';
 import { createRedactor } from '../parity/redact.ts';
 import type { ParityReport } from '../parity/records.ts';
-import { countTraffic, readTraffic } from '../replay/read-traffic.ts';
+import { countTraffic, readTraffic, type UnansweredEntry } from '../replay/read-traffic.ts';
 import { replayTraffic } from '../replay/replay-traffic.ts';
 import { renderHtmlReport } from '../report/html-report.ts';
 import { renderJunitReport } from '../report/junit-report.ts';
@@ -26,7 +26,9 @@ run), shows progress, prints parity per route and writes a report. Exits 1 when 
 parity is below --min-parity, so it can gate a CI pipeline.
 
 <file> is a recording the proxy wrote (routes.yaml recording: + record: on a route, JSONL) or a
-HAR file saved from the browser devtools. Requests are matched to routes by method and path.
+HAR file saved from the browser devtools or written by Playwright (recordHar). A HAR's entries
+that got no answer when recorded (status 0 or -1: blocked, aborted, failed in the browser) are
+skipped and counted. Requests are matched to routes by method and path.
 Writes (POST, PUT, PATCH, DELETE) are replayed only to a route's sandbox (shadow.writes).
 
 Options:
@@ -42,6 +44,8 @@ Options:
       --html <file>        also write the HTML diff report here
       --junit <file>       also write JUnit XML here
       --no-store           do not add the comparisons to the comparison store
+      --json               print the report as JSON (with the counts of unmatched and
+                           unanswered requests) instead of the table
   -h, --help               show this help`,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, {
@@ -57,6 +61,7 @@ Options:
       html: { type: 'string' },
       junit: { type: 'string' },
       'no-store': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
     });
     if (positionals.length !== 1) throw new UsageError('give exactly one traffic file (JSONL recording or .har)');
     const file = positionals[0];
@@ -80,10 +85,12 @@ Options:
     const progress = createProgress({ total, label: `replay ${path.basename(file)}` });
     let report: ParityReport;
     let unmatched: number;
+    let replayed: number;
+    const unanswered: UnansweredEntry[] = [];
     try {
-      ({ report, unmatched } = await replayTraffic({
+      ({ report, unmatched, total: replayed } = await replayTraffic({
         config,
-        traffic: readTraffic(file),
+        traffic: readTraffic(file, { onUnanswered: (entry) => unanswered.push(entry) }),
         redactor: createRedactor(config.comparisons.redact),
         route: values.route,
         rate,
@@ -99,12 +106,20 @@ Options:
       await store?.close();
     }
 
-    console.log(formatParityReport(report, 'replay'));
-    if (unmatched > 0) console.log(`\n${unmatched} recorded request(s) matched no route${values.route ? ` "${values.route}"` : ''} and were not replayed`);
-    await writeOut(values.report, JSON.stringify(report, null, 2));
-    console.log(`\nreport: ${values.report}`);
-    if (values.html) await writeOut(values.html, renderHtmlReport(report)), console.log(`html:   ${values.html}`);
-    if (values.junit) await writeOut(values.junit, renderJunitReport(report, { minParity })), console.log(`junit:  ${values.junit}`);
+    const traffic = summarizeTraffic(replayed, unmatched, unanswered);
+    const json = JSON.stringify({ ...report, traffic }, null, 2);
+    // with --json, stdout is the report alone; where the files went goes to stderr
+    const say = values.json ? console.error : console.log;
+    if (values.json) console.log(json);
+    else {
+      console.log(formatParityReport(report, 'replay'));
+      if (unmatched > 0) console.log(`\n${unmatched} recorded request(s) matched no route${values.route ? ` "${values.route}"` : ''} and were not replayed`);
+      if (unanswered.length > 0) console.log(`\n${formatUnanswered(traffic.unanswered)}`);
+    }
+    await writeOut(values.report, json);
+    say(`\nreport: ${values.report}`);
+    if (values.html) await writeOut(values.html, renderHtmlReport(report)), say(`html:   ${values.html}`);
+    if (values.junit) await writeOut(values.junit, renderJunitReport(report, { minParity })), say(`junit:  ${values.junit}`);
 
     const failing = report.routes.filter((r) => r.parity !== null && r.parity < minParity);
     if (failing.length > 0) {
@@ -118,6 +133,35 @@ Options:
     return 0;
   },
 };
+
+/** What the file held besides the compared requests; written with the report (its `traffic`). */
+interface TrafficSummary {
+  /** requests read from the file and sent to the replay (answered HAR entries, recording lines) */
+  requests: number;
+  /** of those, matched no compared route (or not --route) */
+  unmatched: number;
+  /** HAR entries skipped: no answer when recorded */
+  unanswered: { count: number; byError: Record<string, number> };
+}
+
+const NO_REASON = '(no reason given)';
+
+function summarizeTraffic(requests: number, unmatched: number, unanswered: readonly UnansweredEntry[]): TrafficSummary {
+  const byError: Record<string, number> = {};
+  for (const entry of unanswered) {
+    const key = entry.error ?? NO_REASON;
+    byError[key] = (byError[key] ?? 0) + 1;
+  }
+  return { requests, unmatched, unanswered: { count: unanswered.length, byError } };
+}
+
+function formatUnanswered({ count, byError }: TrafficSummary['unanswered']): string {
+  const reasons = Object.entries(byError)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([error, n]) => `${error} ×${n}`)
+    .join(', ');
+  return `${count} HAR entr${count === 1 ? 'y' : 'ies'} got no answer when recorded (status 0 or -1: ${reasons}) and ${count === 1 ? 'was' : 'were'} not replayed`;
+}
 
 async function writeOut(file: string, text: string): Promise<void> {
   await mkdir(path.dirname(path.resolve(file)), { recursive: true });

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { errors, StranglerError } from '../errors.ts';
-import { requestPath } from './collapse-path.ts';
+import { requestPath, requestQuery } from './collapse-path.ts';
 
 /**
  * Streaming readers for the two access logs `strangler inventory` understands, one line at a
@@ -28,6 +28,8 @@ export interface AccessRecord {
   method: string;
   /** the request path, query dropped */
   path: string;
+  /** the query as logged, without `?`; absent when the request had none */
+  query?: string;
   status: number;
   ms?: number;
   /** proxy log: the upstream that answered ('legacy' or a service); absent when the proxy answered itself (shed, bad target) */
@@ -188,6 +190,8 @@ export function parseProxyLine(line: string): AccessRecord | typeof OTHER_LINE |
   const at = typeof o.time === 'number' ? o.time : typeof o.time === 'string' ? Date.parse(o.time) : NaN;
   if (!Number.isFinite(at)) return 'no time (epoch ms or ISO 8601)';
   const record: AccessRecord = { at, method: o.method, path: requestPath(o.url), status: o.status, source: 'proxy' };
+  const query = requestQuery(o.url);
+  if (query !== undefined) record.query = query;
   if (typeof o.ms === 'number' && Number.isFinite(o.ms)) record.ms = o.ms;
   if (typeof o.target === 'string') record.target = o.target;
   if (typeof o.route === 'string') record.route = o.route;
@@ -212,6 +216,8 @@ export function parseCombinedLine(line: string): AccessRecord | string {
   // "-" and binary junk are what nginx logs for connections that sent no HTTP request
   if (!req) return request === '-' ? 'no request line ("-")' : 'request is not "METHOD /path HTTP/x"';
   const record: AccessRecord = { at, method: req[1].toUpperCase(), path: requestPath(req[2]), status: Number(status), source: 'combined' };
+  const query = requestQuery(req[2]);
+  if (query !== undefined) record.query = query;
   const ms = parseLatency(tail);
   if (ms !== undefined) record.ms = ms;
   return record;

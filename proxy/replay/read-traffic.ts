@@ -8,6 +8,11 @@ import type { RecordedExchange, RequestSummary, StoredResponse } from '../parity
  * Reads recorded traffic for replay: the proxy's own recordings (JSONL, one RecordedExchange a
  * line, streamed) or an HTTP Archive 1.2 saved from browser devtools (one JSON document, read
  * whole). Values are passed on as found: a recording is redacted when written, a HAR is not.
+ *
+ * A browser's HAR also lists the requests that got no answer: blocked (by an extension, a
+ * policy, Playwright's route.abort()), cancelled by a navigation, or failed on the network.
+ * Playwright writes them with status -1, Chrome's devtools with status 0. They are skipped,
+ * told to `onUnanswered`, and not counted by countTraffic: there is nothing to compare them to.
  */
 
 const JSONL_HINT = "each line must be one recorded request as written by the proxy's recorder";
@@ -20,12 +25,28 @@ const SNIFF_BYTES = 4096;
  */
 const HAR_DROPPED_HEADERS = ['content-length', 'content-encoding'];
 
+/** A HAR entry whose request got no answer when it was recorded. */
+export interface UnansweredEntry {
+  /** position in log.entries */
+  index: number;
+  method: string;
+  url: string;
+  /** as written: -1 (Playwright) or 0 (Chrome devtools) */
+  status: number;
+  /** the browser's reason when it wrote one (Playwright `_failureText`, Chrome `_error`), e.g. net::ERR_BLOCKED_BY_CLIENT */
+  error?: string;
+}
+
+export interface ReadTrafficOptions {
+  onUnanswered?: (entry: UnansweredEntry) => void;
+}
+
 /** The exchanges in a traffic file, in file order. Throws StranglerError on the first bad line or entry. */
-export async function* readTraffic(file: string): AsyncIterable<RecordedExchange> {
+export async function* readTraffic(file: string, options: ReadTrafficOptions = {}): AsyncIterable<RecordedExchange> {
   const handle = await openTraffic(file);
   try {
     if (await isHar(file, handle)) {
-      yield* readHarEntries(file, await readText(file, handle));
+      yield* readHarEntries(file, await readText(file, handle), options);
       return;
     }
     yield* readJsonLines(file, handle);
@@ -38,7 +59,7 @@ export async function* readTraffic(file: string): AsyncIterable<RecordedExchange
 export async function countTraffic(file: string): Promise<number> {
   const handle = await openTraffic(file);
   try {
-    if (await isHar(file, handle)) return harEntries(file, await readText(file, handle)).length;
+    if (await isHar(file, handle)) return harEntries(file, await readText(file, handle)).filter((entry) => !isUnanswered(entry)).length;
     let count = 0;
     for await (const line of lines(file, handle)) if (line.trim() !== '') count++;
     return count;
@@ -238,11 +259,36 @@ function harEntries(file: string, text: string): unknown[] {
   return entries;
 }
 
-function* readHarEntries(file: string, text: string): Generator<RecordedExchange> {
+/**
+ * No answer: status -1 or 0 in an entry that is otherwise a HAR entry. Any other status out of
+ * range stays an error, as does an entry without a response.
+ */
+function isUnanswered(entry: unknown): entry is Json & { response: Json & { status: number } } {
+  return isObject(entry) && isObject(entry.response) && (entry.response.status === -1 || entry.response.status === 0);
+}
+
+function toUnanswered(entry: Json & { response: Json & { status: number } }, index: number): UnansweredEntry {
+  const request = isObject(entry.request) ? entry.request : {};
+  const error = entry.response._failureText ?? entry.response._error;
+  return {
+    index,
+    method: typeof request.method === 'string' ? request.method.toUpperCase() : '?',
+    url: typeof request.url === 'string' ? request.url : '?',
+    status: entry.response.status,
+    ...(typeof error === 'string' && error !== '' ? { error } : {}),
+  };
+}
+
+function* readHarEntries(file: string, text: string, options: ReadTrafficOptions): Generator<RecordedExchange> {
   const entries = harEntries(file, text);
   for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i];
+    if (isUnanswered(entry)) {
+      options.onUnanswered?.(toUnanswered(entry, i));
+      continue;
+    }
     const problems: string[] = [];
-    const exchange = harToExchange(entries[i], problems);
+    const exchange = harToExchange(entry, problems);
     if (!exchange) {
       const line = findEntryLines(text)[i] ?? 1;
       throw errors.trafficFileInvalid(file, line, `log.entries[${i}]: ${problems.join('; ')}; ${HAR_HINT}`);
@@ -296,14 +342,12 @@ function harToRequest(value: unknown, problems: string[]): RequestSummary | unde
   return request;
 }
 
-/** Chrome writes status 0 for requests that got no answer (blocked, cancelled): no response then. */
 function harToResponse(value: unknown, problems: string[]): StoredResponse | undefined {
   if (value === undefined) return undefined;
   if (!isObject(value)) {
     problems.push(`response must be an object, found ${describe(value)}`);
     return undefined;
   }
-  if (value.status === 0) return undefined;
   const before = problems.length;
   if (!Number.isInteger(value.status) || (value.status as number) < 100 || (value.status as number) > 599) problems.push(`response.status must be an HTTP status from 100 to 599, found ${describe(value.status)}`);
   const headers = harHeaders(value.headers, 'response.headers', problems);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { collapsePath, isIdSegment, requestPath } from '../../proxy/inventory/collapse-path.ts';
+import { assetPattern, collapsePath, isIdSegment, requestPath, requestQuery } from '../../proxy/inventory/collapse-path.ts';
 
 t.test('ids become :id, words stay', async (t) => {
   const cases: Array<[string, string]> = [
@@ -65,4 +65,39 @@ t.test('isIdSegment', async (t) => {
   t.notOk(isIdSegment(''));
   t.notOk(isIdSegment('v2'));
   t.ok(isIdSegment('v2024'), 'not an API version: too many digits');
+});
+
+t.test('versions and words with digits are kinds, not ids (a real WordPress site)', async (t) => {
+  const kept = [
+    '/wp-json/oembed/1.0/embed',
+    '/wp-json/wp/v2/categories',
+    '/wp-json/wp-site-health/v1/tests/background-updates',
+    '/api/1.0/status',
+    '/api/2.0.1/status',
+    '/feed/rss2/',
+    '/docs/a11y',
+    '/docs/i18n/l10n',
+    '/charset/utf8',
+    '/wp-json/wp-a11y/v1/settings',
+    '/login/oauth2/callback',
+  ];
+  for (const path of kept) t.equal(collapsePath(path), path, path);
+  t.equal(collapsePath('/wp-json/wp/v2/posts/12'), '/wp-json/wp/v2/posts/:id', 'the id after a version still is one');
+  for (const id of ['u12', 'x86', 'order-42-x', 'my-post-2024', 'a1b2c3', 'sha256', 'v2024', '2024.11', 'deadbeef12']) t.ok(isIdSegment(id), `${id} is an id`);
+});
+
+t.test('static files are grouped by top folder and extension', async (t) => {
+  t.equal(assetPattern('/wp-content/themes/twentytwentythree/style.css'), '/wp-content/**/*.css');
+  t.equal(assetPattern('/wp-content/uploads/2026/11/harbour-1024x683.JPG'), '/wp-content/**/*.jpg', 'one group whatever the case');
+  t.equal(assetPattern('/wp-includes/js/jquery/jquery.min.js'), '/wp-includes/**/*.js');
+  t.equal(assetPattern('/favicon.ico'), '/*.ico');
+  t.equal(assetPattern('/wp-login.php'), undefined);
+  t.equal(assetPattern('/robots.txt'), undefined);
+  t.equal(assetPattern('/api/rooms/42'), undefined);
+});
+
+t.test('the query of a request target', async (t) => {
+  t.equal(requestQuery('/?rest_route=/wp/v2/categories#x'), 'rest_route=/wp/v2/categories');
+  t.equal(requestQuery('/index.php?'), undefined);
+  t.equal(requestQuery('/index.php'), undefined);
 });
