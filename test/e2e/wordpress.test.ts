@@ -190,7 +190,8 @@ async function browse(t: Test, proxy: TestProxy, wp: RunningWordPress) {
 
 /** Shadow: legacy answers every request, the service gets a copy; both compared. */
 async function shadow(t: Test, proxy: TestProxy) {
-  const since = Date.now();
+  // the store counts matches per whole second: a window must start on one
+  const since = Math.floor(Date.now() / 1000) * 1000;
   for (const query of QUERIES) {
     for (const headers of ENCODINGS) {
       const reply = await request(`${proxy.url}${CATEGORIES}${query}`, { headers });
@@ -212,7 +213,7 @@ async function shadow(t: Test, proxy: TestProxy) {
     { timeoutMs: 15_000, intervalMs: 100 },
   ).catch(async () => (await buildStoredParityReport(proxy.proxy.store!, { since, route: ROUTE })).routes[0]);
   const { matches, mismatches, candidateErrors, skipped } = route ?? {};
-  t.equal(route?.compared, expectedCount, `every request, compressed or not, was compared (${JSON.stringify({ matches, mismatches, candidateErrors, skipped })})`);
+  t.equal(route?.compared, expectedCount, `every request, compressed or not, was compared (${JSON.stringify({ matches, mismatches, candidateErrors, skipped, runner: proxy.proxy.state.shadow.stats() })})`);
   t.equal(route?.parity, 100, `parity 100 % with gzip on legacy's side (differences: ${JSON.stringify(route?.topDifferences)})`);
   t.same(route?.topDifferences, []);
   t.same(route?.noise, [], "nothing in WordPress's categories varies between two calls: no noise learned, certainly not the whole body");
@@ -252,8 +253,16 @@ async function shift(t: Test, proxy: TestProxy, wp: RunningWordPress) {
   const count = (s: number, target?: string) => served.filter((r) => r.share === s && (!target || r.target === target)).length;
   const shiftTo = async (percent: number) => {
     await writeFlagsFile(proxy.flagsFile, { version: 2, features: [rolloutFeature(ROUTE, percent)] });
-    // the flags file is re-read by the running proxy; the share counts once the service answers
-    await eventually(async () => (await request(`${proxy.url}${CATEGORIES}`)).headers['x-strangler-target'] === ROUTE, { timeoutMs: 15_000 });
+    // the flags file is re-read by the running proxy: from 0 % the first answer of the service
+    // shows it, at 100 % twenty in a row
+    const inARow = percent === 100 ? 20 : 1;
+    await eventually(
+      async () => {
+        for (let i = 0; i < inARow; i++) if ((await request(`${proxy.url}${CATEGORIES}`)).headers['x-strangler-target'] !== ROUTE) return false;
+        return true;
+      },
+      { timeoutMs: 15_000 },
+    );
     share = percent;
   };
   try {
@@ -261,6 +270,7 @@ async function shift(t: Test, proxy: TestProxy, wp: RunningWordPress) {
     t.equal(count(0, ROUTE), 0, 'at 0 % legacy answers everything');
     await shiftTo(50);
     await eventually(() => count(50) >= 60, { timeoutMs: 30_000 });
+    await stickyLogins(t, proxy, wp);
     await shiftTo(100);
     await eventually(() => count(100) >= 40, { timeoutMs: 30_000 });
   } finally {
@@ -271,6 +281,50 @@ async function shift(t: Test, proxy: TestProxy, wp: RunningWordPress) {
   t.ok(atHalf > 0.2 && atHalf < 0.8, `at 50 % both answer (service share ${(atHalf * 100).toFixed(0)} % of ${count(50)} anonymous requests)`);
   t.equal(count(100, ROUTE), count(100), 'at 100 % the service answers every request');
   t.same(failed, [], `no request failed or differed from WordPress's answer over ${served.length} requests`);
+}
+
+/** Logs a WordPress user in over HTTP through the proxy; returns the Cookie header a browser would send. */
+async function logIn(proxy: TestProxy, user: string, password: string): Promise<string> {
+  const reply = await request(`${proxy.url}/wp-login.php`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: 'wordpress_test_cookie=WP%20Cookie%20check' },
+    body: new URLSearchParams({ log: user, pwd: password, 'wp-submit': 'Log In', testcookie: '1', redirect_to: `${proxy.url}/wp-admin/` }).toString(),
+  });
+  const cookies = ([] as string[]).concat(reply.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]);
+  const loggedIn = cookies.find((c) => c.startsWith('wordpress_logged_in_'));
+  if (reply.status !== 302 || !loggedIn) throw new Error(`login of ${user} failed: ${reply.status} ${cookies}`);
+  return loggedIn;
+}
+
+/**
+ * At 50 %, a logged-in WordPress user stays on one side: stickiness from the login cookie,
+ * wordpress_logged_in_<hash of the site URL>, read by its name's prefix (context userId).
+ */
+async function stickyLogins(t: Test, proxy: TestProxy, wp: RunningWordPress) {
+  const users = Array.from({ length: 10 }, (_, i) => `reader${i}`);
+  await wp.php(users.map((u) => `wp_create_user('${u}', 'reader-Pa55-${u}', '${u}@example.test');`).join('\n'));
+  const before = await readFile(proxy.configFile, 'utf8');
+  await writeFile(proxy.configFile, `${before}context:\n  userId: { cookiePrefix: wordpress_logged_in_ }\n`);
+  try {
+    await proxy.proxy.reload(await loadConfig(proxy.configFile));
+  } catch (err) {
+    await writeFile(proxy.configFile, before);
+    t.fail(`context userId: { cookiePrefix: wordpress_logged_in_ } is refused: ${(err as Error).message.split('\n').slice(0, 2).join(' ')}`);
+    return;
+  }
+  const sides = new Map<string, Set<string>>();
+  for (const user of users) {
+    const cookie = await logIn(proxy, user, `reader-Pa55-${user}`);
+    const targets = new Set<string>();
+    for (let i = 0; i < 8; i++) {
+      const reply = await request(`${proxy.url}${CATEGORIES}${QUERIES[i % QUERIES.length]}`, { headers: { cookie, ...ENCODINGS[i % 2] } });
+      targets.add(String(reply.headers['x-strangler-target']));
+    }
+    sides.set(user, targets);
+  }
+  const wavering = [...sides].filter(([, targets]) => targets.size !== 1).map(([user, targets]) => `${user}: ${[...targets]}`);
+  t.same(wavering, [], 'each logged-in user got every answer from one side (sticky on wordpress_logged_in_*)');
+  t.comment(`at 50 %: ${[...sides.values()].filter((s) => s.has(ROUTE)).length} of ${users.length} logged-in users on the service`);
 }
 
 const skip = await wordpressSkipReason();

@@ -1,6 +1,6 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -18,8 +18,14 @@ import { eventually, request } from '../../helpers/http.ts';
 export const WORDPRESS_ROOT = '/usr/share/wordpress';
 const THEME = path.join(WORDPRESS_ROOT, 'wp-content/themes/twentytwentythree');
 const NGINX = '/usr/sbin/nginx';
-const PHP_FPM = ['/usr/sbin/php-fpm8.2', '/usr/sbin/php-fpm'].find((p) => existsSync(p)) ?? '/usr/sbin/php-fpm8.2';
-const ADMIN_URL = process.env.WORDPRESS_MYSQL_URL ?? process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/';
+/** Debian names the binary after PHP's version (php-fpm8.2 on Debian 12) */
+const PHP_FPM = path.join('/usr/sbin', (existsSync('/usr/sbin') ? readdirSync('/usr/sbin') : []).filter((n) => /^php-fpm[\d.]*$/.test(n)).sort().pop() ?? 'php-fpm');
+/** the server, not a database: MYSQL_URL (as .ci/run sets it) without its path, else root on 127.0.0.1 */
+const ADMIN_URL = (() => {
+  const url = new URL(process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/');
+  url.pathname = '/';
+  return url.toString();
+})();
 
 export const ADMIN_USER = 'editor';
 export const ADMIN_PASSWORD = 'strangler-e2e-Pa55!';
