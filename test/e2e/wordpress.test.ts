@@ -219,6 +219,40 @@ async function shadow(t: Test, proxy: TestProxy) {
   t.same(route?.noise, [], "nothing in WordPress's categories varies between two calls: no noise learned, certainly not the whole body");
 }
 
+/**
+ * The same endpoint routed by its query parameter, as a site without pretty permalinks reaches
+ * it (/?rest_route=/wp/v2/categories): only that value of rest_route goes to the service's copy;
+ * the home page, also GET /, stays legacy's alone.
+ */
+async function queryRouted(t: Test, proxy: TestProxy) {
+  const before = await readFile(proxy.configFile, 'utf8');
+  await writeFile(proxy.configFile, `${before}  - name: ${ROUTE}-by-query\n    match: GET /\n    query: { rest_route: /wp/v2/categories }\n    service: ${ROUTE}\n    stage: shadow\n`);
+  try {
+    await proxy.proxy.reload(await loadConfig(proxy.configFile));
+  } catch (err) {
+    await writeFile(proxy.configFile, before);
+    t.fail(`a route with query: { rest_route: … } is refused: ${(err as Error).message.split('\n').slice(0, 2).join(' ')}`);
+    return;
+  }
+  const since = Math.floor(Date.now() / 1000) * 1000;
+  const queries = QUERIES.map((q) => `/?rest_route=${CATEGORIES.slice('/wp-json'.length)}${q.replace('?', '&')}`);
+  for (const target of queries) for (const headers of ENCODINGS) t.equal((await request(`${proxy.url}${target}`, { headers })).headers['x-strangler-target'], 'legacy', `${target}: legacy answers`);
+  const home = await request(`${proxy.url}/?s=story`);
+  t.equal(home.status, 200, 'a search, also GET /, is answered as before');
+  const expectedCount = queries.length * ENCODINGS.length;
+  await proxy.proxy.state.shadow.idle();
+  const route = await eventually(
+    async () => {
+      await proxy.proxy.store!.flush();
+      const [r] = (await buildStoredParityReport(proxy.proxy.store!, { since, route: `${ROUTE}-by-query` })).routes;
+      return r && r.compared >= expectedCount ? r : undefined;
+    },
+    { timeoutMs: 15_000, intervalMs: 100 },
+  ).catch(async () => (await buildStoredParityReport(proxy.proxy.store!, { since, route: `${ROUTE}-by-query` })).routes[0]);
+  t.equal(route?.compared, expectedCount, 'each query-routed request was compared, and only those (not the search)');
+  t.equal(route?.parity, 100, `parity 100 % (differences: ${JSON.stringify(route?.topDifferences)?.slice(0, 500)})`);
+}
+
 /** Canary: the flag shifted 0 → 50 → 100 % under steady traffic; no request fails or differs. */
 async function shift(t: Test, proxy: TestProxy, wp: RunningWordPress) {
   // what WordPress itself answers each query, as a client of the proxy's origin
@@ -359,6 +393,7 @@ t.test('WordPress 6.1 (Debian package) behind the proxy: a browser session, then
 
   await t.test('a browser session stays on the proxy', (t) => browse(t, proxy, wp));
   await t.test('GET /wp-json/wp/v2/categories extracted: shadow parity, compressed and not', (t) => shadow(t, proxy));
+  await t.test('the same endpoint routed by ?rest_route=, shadowed', (t) => queryRouted(t, proxy));
   await t.test('shifted to 50 % and 100 % with no failed request', (t) => shift(t, proxy, wp));
   if (t.passing() === false) t.comment(await wp.logs());
 });

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import knex, { type Knex } from 'knex';
 
 /**
@@ -94,7 +94,7 @@ export function buildWpCategoriesApp(options: WpCategoriesOptions & { db: Knex }
     },
   });
 
-  app.get('/wp-json/wp/v2/categories', async (request, reply) => {
+  const listCategories = async (request: FastifyRequest, reply: FastifyReply) => {
     const q = request.query as Record<string, string | undefined>;
     try {
       const perPage = readInt(q.per_page, 'per_page', 1, 100, 10);
@@ -121,6 +121,13 @@ export function buildWpCategoriesApp(options: WpCategoriesOptions & { db: Knex }
       reply.code(400).header('content-type', 'application/json; charset=UTF-8');
       return JSON.stringify({ code: 'rest_invalid_param', message: err.message, data: { status: 400, params: { [err.param]: err.detail }, details: { [err.param]: { code: err.code, message: err.detail, data: null } } } });
     }
+  };
+  app.get('/wp-json/wp/v2/categories', listCategories);
+  // the same endpoint as a site without pretty permalinks reaches it (a query-routed route)
+  app.get('/', async (request, reply) => {
+    if ((request.query as Record<string, string | undefined>).rest_route === '/wp/v2/categories') return listCategories(request, reply);
+    reply.code(404).header('content-type', 'application/json; charset=UTF-8');
+    return JSON.stringify({ code: 'rest_no_route', message: 'No route was found matching the URL and request method.', data: { status: 404 } });
   });
   return app;
 }
