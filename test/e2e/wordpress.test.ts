@@ -300,13 +300,13 @@ async function shift(t: Test, proxy: TestProxy, wp: RunningWordPress) {
     share = percent;
   };
   try {
-    await eventually(() => count(0) >= 20, { timeoutMs: 30_000 });
+    await eventually(() => count(0) >= 12, { timeoutMs: 30_000 });
     t.equal(count(0, ROUTE), 0, 'at 0 % legacy answers everything');
     await shiftTo(50);
-    await eventually(() => count(50) >= 60, { timeoutMs: 30_000 });
+    await eventually(() => count(50) >= 40, { timeoutMs: 30_000 });
     await stickyLogins(t, proxy, wp);
     await shiftTo(100);
-    await eventually(() => count(100) >= 40, { timeoutMs: 30_000 });
+    await eventually(() => count(100) >= 30, { timeoutMs: 30_000 });
   } finally {
     stop = true;
     await load;
@@ -335,7 +335,7 @@ async function logIn(proxy: TestProxy, user: string, password: string): Promise<
  * wordpress_logged_in_<hash of the site URL>, read by its name's prefix (context userId).
  */
 async function stickyLogins(t: Test, proxy: TestProxy, wp: RunningWordPress) {
-  const users = Array.from({ length: 10 }, (_, i) => `reader${i}`);
+  const users = Array.from({ length: 8 }, (_, i) => `reader${i}`);
   await wp.php(users.map((u) => `wp_create_user('${u}', 'reader-Pa55-${u}', '${u}@example.test');`).join('\n'));
   const before = await readFile(proxy.configFile, 'utf8');
   await writeFile(proxy.configFile, `${before}context:\n  userId: { cookiePrefix: wordpress_logged_in_ }\n`);
@@ -350,7 +350,7 @@ async function stickyLogins(t: Test, proxy: TestProxy, wp: RunningWordPress) {
   for (const user of users) {
     const cookie = await logIn(proxy, user, `reader-Pa55-${user}`);
     const targets = new Set<string>();
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < 6; i++) {
       const reply = await request(`${proxy.url}${CATEGORIES}${QUERIES[i % QUERIES.length]}`, { headers: { cookie, ...ENCODINGS[i % 2] } });
       targets.add(String(reply.headers['x-strangler-target']));
     }
@@ -363,6 +363,8 @@ async function stickyLogins(t: Test, proxy: TestProxy, wp: RunningWordPress) {
 
 const skip = await wordpressSkipReason();
 if (skip) console.error(`# ${skip}`);
+// a real site takes its time: this file may run 3 minutes (tap's default for a file is 120 s)
+t.setTimeout(180_000);
 
 t.test('WordPress 6.1 (Debian package) behind the proxy: a browser session, then an extracted endpoint shadowed and shifted', { skip, timeout: 180_000 }, async (t) => {
   const dir = t.testdir();

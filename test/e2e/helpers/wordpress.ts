@@ -39,7 +39,7 @@ export async function wordpressSkipReason(): Promise<string | false> {
   if (!existsSync(PHP_FPM)) missing.push(`php-fpm (${PHP_FPM})`);
   if (!existsSync('/usr/bin/chromium')) missing.push('chromium (/usr/bin/chromium)');
   if (missing.length) return `WORDPRESS E2E SKIPPED: missing ${missing.join(', ')} (apt-get install -y wordpress wordpress-theme-twentytwentythree php-fpm php-mysql nginx-light chromium mariadb-server; .ci/run does)`;
-  const db = knex({ client: 'mysql2', connection: ADMIN_URL });
+  const db = knex({ client: 'mysql2', connection: ADMIN_URL, acquireConnectionTimeout: 5000 });
   try {
     await db.raw('select 1');
   } catch (err) {
