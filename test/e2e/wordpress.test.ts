@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -15,7 +15,7 @@ import { startWpCategories } from './helpers/wp-categories-service.ts';
 /**
  * Our own real-app test: WordPress 6.1 from Debian's package (nginx + php-fpm + MariaDB), the
  * proxy in front, driven by headless Chromium as a user would (home, a post, search, login, a
- * post published in the block editor, a media upload, logout), every page and every redirect
+ * post published in the block editor, a comment on it, a media upload, logout), every page and every redirect
  * on the proxy's origin; then one real endpoint extracted (GET /wp-json/wp/v2/categories, a
  * Fastify service reading WordPress's tables), shadowed with compressed and plain requests,
  * and shifted to 50 % and 100 % with no failed request.
@@ -149,6 +149,13 @@ async function browse(t: Test, proxy: TestProxy, wp: RunningWordPress) {
   await goto(published ?? '/');
   t.equal(await page.locator('h1').first().textContent(), title, 'the published post is served');
 
+  // --- a comment on it (wp-comments-post.php answers with a redirect back to the post) --------
+  await page.fill('#comment', 'A comment posted through the proxy.');
+  await Promise.all([page.waitForURL(/#comment-\d+$/, { waitUntil: 'domcontentloaded' }), page.click('#submit')]);
+  t.match(page.url(), new RegExp(`^${origin}/published-through-the-proxy-\\d+/#comment-\\d+$`), 'the comment redirected back to the post, on the proxy');
+  t.match(await page.locator('.wp-block-comment-content, .comment-content').first().textContent(), /A comment posted through the proxy/);
+  await screenshot(page, '06-comment');
+
   // --- media upload (the browser uploader: multipart POST, then a redirect) ------------------
   await goto('/wp-admin/media-new.php?browser-uploader');
   const png = await page.screenshot();
@@ -162,14 +169,14 @@ async function browse(t: Test, proxy: TestProxy, wp: RunningWordPress) {
   const image = await request(new URL(src ?? '/', origin).href);
   t.equal(image.status, 200, 'the uploaded image (a thumbnail WordPress made with GD) is there');
   t.equal(image.headers['content-type'], 'image/png');
-  await screenshot(page, '06-media');
+  await screenshot(page, '07-media');
 
   // --- logout --------------------------------------------------------------------------------
   const logout = await page.locator('#wp-admin-bar-logout a').getAttribute('href');
   await goto(logout ?? '/wp-login.php?action=logout');
   t.match(page.url(), new RegExp(`^${origin}/wp-login\\.php\\?loggedout=true`), 'logged out, back on the login page');
   t.notOk((await context.cookies(origin)).some((c) => c.name.startsWith('wordpress_logged_in_')), 'the login cookie is gone');
-  await screenshot(page, '07-logged-out');
+  await screenshot(page, '08-logged-out');
 
   // --- every page and every redirect stayed on the proxy's origin -----------------------------
   const documents = watch.seen.filter((s) => s.type === 'document');
@@ -368,6 +375,8 @@ t.setTimeout(180_000);
 
 t.test('WordPress 6.1 (Debian package) behind the proxy: a browser session, then an extracted endpoint shadowed and shifted', { skip, timeout: 180_000 }, async (t) => {
   const dir = t.testdir();
+  // this run's screenshots only
+  await rm(ARTIFACTS, { recursive: true, force: true });
   await mkdir(ARTIFACTS, { recursive: true });
   const wp = await startWordPress(dir);
   t.teardown(() => wp.stop());
