@@ -12,7 +12,7 @@ import { eventually, request } from '../../helpers/http.ts';
  * a throw-away MariaDB database, everything private to one directory: the package's tree is
  * copied there (WordPress finds its wp-config.php next to the real path of wp-load.php, so a
  * symlinked tree would read Debian's global one), the wp-config.php is our own, nginx and
- * php-fpm run with their own config, pid and socket there. Nothing under /etc is touched.
+ * php-fpm run with their own config and pid there, on free ports. Nothing under /etc is touched.
  */
 
 export const WORDPRESS_ROOT = '/usr/share/wordpress';
