@@ -17,7 +17,9 @@ import type { CapturedResponse, ComparisonResult, Difference, DifferenceKind } f
 
 /**
  * The comparison of a primary and a candidate response: status, chosen headers, body.
- * JSON bodies are compared structurally under the route's rules; other bodies by bytes.
+ * JSON bodies are compared structurally under the route's rules; other bodies by bytes. Bodies
+ * come decoded from their Content-Encoding (decode-body.ts); one that could not be is skipped
+ * when it is the primary's and a difference at `body` when it is the candidate's.
  */
 
 export type Comparator = (primary: CapturedResponse, candidate: CapturedResponse) => ComparisonResult;
@@ -129,7 +131,14 @@ function compareBodies(
   const cut = primary.truncated ? (candidate.truncated ? 'both bodies were' : 'the primary body was') : candidate.truncated ? 'the candidate body was' : undefined;
 
   // identical bytes: no rule can find a difference or noise in them, and parsing costs the most
-  if (!cut && primary.body.equals(candidate.body)) return undefined;
+  // a body that does not decode is only its bytes: equal to the other side's only if that one is too
+  if (!cut && !primary.undecodable === !candidate.undecodable && primary.body.equals(candidate.body)) return undefined;
+  if (primary.undecodable) return `body not compared: the primary body cannot be decoded: ${primary.undecodable}`;
+  if (candidate.undecodable) {
+    // a client could not read it either
+    walk.differ('body', 'body', excerpt(primary.body, 0), `(undecodable) ${candidate.undecodable}`);
+    return undefined;
+  }
   if (isJsonMedia(pMedia) || isJsonMedia(cMedia) || looksLikeJson(primary.body) || looksLikeJson(candidate.body)) {
     // key order and noise make byte prefixes of JSON meaningless: all or nothing
     if (cut) return `body not compared: ${cut} cut at the capture cap, and JSON cannot be compared in part; raise the cap for this route`;

@@ -99,7 +99,7 @@ export function createNoiseLearner(): NoiseLearner {
   const learner: NoiseLearner = {
     observe(routeName, first, second) {
       const route = routeFor(routeName);
-      if (first.status !== second.status || first.truncated || second.truncated) {
+      if (first.status !== second.status || first.truncated || second.truncated || first.undecodable || second.undecodable) {
         route.skipped++;
         return [];
       }

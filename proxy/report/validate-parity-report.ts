@@ -72,7 +72,7 @@ const textRecord: Check = (value, at, problems) => {
   }
 };
 
-const storedResponse = object({ status, headers: textRecord, body: text, bodyEncoding: oneOf('utf8', 'base64'), truncated: flag });
+const storedResponse = object({ status, headers: textRecord, body: text, bodyEncoding: oneOf('utf8', 'base64'), truncated: flag, decodedFrom: optional(text) });
 
 const routeParity = object({
   route: text,
