@@ -33,7 +33,17 @@ export interface ComparatorOptions {
   noise?: () => readonly string[];
   /** Learned order-only noise: paths of arrays compared as multisets. Same contract as noise. */
   unordered?: () => readonly string[];
+  /** Learned masks: the varying token of a string masked, the rest compared. Same contract as noise. */
+  masks?: () => readonly LearnedMask[];
 }
+
+export interface LearnedMask {
+  pattern: string;
+  /** a regular expression (mask.ts) */
+  mask: string;
+}
+
+const NO_MASKS: readonly LearnedMask[] = Object.freeze([]);
 
 type Rule =
   | { readonly kind: 'ignore' }
@@ -64,19 +74,23 @@ export function buildComparator(rules: RulesInput = {}, options: ComparatorOptio
   let root = compilePaths(fixed);
   let noise = NONE;
   let unordered = NONE;
+  let masks = NO_MASKS;
 
   const refresh = () => {
     const nextNoise = options.noise?.() ?? NONE;
     const nextUnordered = options.unordered?.() ?? NONE;
-    if (nextNoise === noise && nextUnordered === unordered) return;
-    const changed = !isSameList(nextNoise, noise) || !isSameList(nextUnordered, unordered);
+    const nextMasks = options.masks?.() ?? NO_MASKS;
+    if (nextNoise === noise && nextUnordered === unordered && nextMasks === masks) return;
+    const changed = !isSameList(nextNoise, noise) || !isSameList(nextUnordered, unordered) || nextMasks.length !== masks.length || nextMasks.some((m, i) => m !== masks[i]);
     noise = nextNoise;
     unordered = nextUnordered;
+    masks = nextMasks;
     if (changed)
       root = compilePaths([
         ...fixed,
         ...noise.map((p): [string, Rule] => [p, IGNORE]),
         ...unordered.map((p): [string, Rule] => [p, UNORDERED]),
+        ...masks.map((m): [string, Rule] => [m.pattern, { kind: 'normalize', value: [{ mask: m.mask }] }]),
       ]);
   };
 

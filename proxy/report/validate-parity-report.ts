@@ -93,7 +93,8 @@ const routeParity = object({
   noise: arrayOf(
     object({
       pattern: text,
-      kind: oneOf('value', 'order', 'body'),
+      kind: oneOf('value', 'mask', 'order', 'body'),
+      masks: optional(arrayOf(text)),
       count,
       example: object({ path: text, first: jsonValue, second: jsonValue }),
       suggestion: text,
