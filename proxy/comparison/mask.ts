@@ -10,7 +10,7 @@
 export const MASKED = '\u0000masked';
 
 /** Shorter strings vary as a whole (clocks, ids, tokens): they are value noise, not masked. */
-const MIN_TEXT_LENGTH = 24;
+const MIN_TEXT_LENGTH = 32;
 /** More varying tokens than this in one string: it varies as a whole. */
 const MAX_TOKENS = 8;
 /** Token characters: words, and the base64 / base64url alphabet. */
@@ -85,7 +85,10 @@ function masksOfAligned(ta: string[], tb: string[]): string[] | undefined {
   return masks;
 }
 
-/** The masks explain the difference only if the masked values are equal. */
+/**
+ * The masks explain the difference only if the masked values are equal; and they are narrow
+ * only if they leave most of the value compared (else the value varies as a whole).
+ */
 function check(a: string, b: string, masks: string[]): string[] | undefined {
   let ma = a;
   let mb = b;
@@ -93,7 +96,9 @@ function check(a: string, b: string, masks: string[]): string[] | undefined {
     ma = applyMask(ma, m);
     mb = applyMask(mb, m);
   }
-  return ma === mb ? masks : undefined;
+  if (ma !== mb) return undefined;
+  const kept = ma.split(MASKED).join('').length;
+  return kept * 2 > a.length ? masks : undefined;
 }
 
 /** A regular expression for x and y, anchored on the word (and a little punctuation) before them. */

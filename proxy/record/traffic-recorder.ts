@@ -35,8 +35,9 @@ export function createTrafficRecorder(logger: Logger): TrafficRecorder {
   /** answers being decoded from their Content-Encoding before they are written */
   const decoding = new Set<Promise<void>>();
   const track = (work: Promise<void>) => {
-    decoding.add(work);
-    work.finally(() => decoding.delete(work));
+    const done = work.catch((err: unknown) => logger.error({ err }, 'recording line failed; the client was not affected'));
+    decoding.add(done);
+    void done.finally(() => decoding.delete(done));
   };
   const stats = { recorded: 0, dropped: 0 };
   const streamFor = (target: string): WriteStream => {
