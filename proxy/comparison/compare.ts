@@ -11,6 +11,7 @@ import {
 } from './body.ts';
 import { compilePaths, formatPath, type PathState, type Segment } from './json-path.ts';
 import { canonicalJson, isDeepEqual, isDeeperThan, MAX_JSON_DEPTH, preview, PREVIEW_CHARS, typeOf } from './json-value.ts';
+import { applyMask } from './mask.ts';
 import { applyNormalizers } from './normalizers.ts';
 import { resolveRules, type ComparisonRules, type Normalizer, type RulesInput } from './rules.ts';
 import type { CapturedResponse, ComparisonResult, Difference, DifferenceKind } from './types.ts';
@@ -61,6 +62,8 @@ export const MAX_LISTED = 100;
 const MAX_PAIRING = 32;
 const EXCERPT_BEFORE = 40;
 const IGNORED = '\u0000ignored';
+/** The path of a non-JSON body: its masks (learned, or normalize: { body: [{ mask }] }) apply to its text. */
+const BODY = 'body';
 
 /** Builds the comparator of one route; throws STRANGLER_ERR_COMPARISON_RULES_INVALID on bad rules. */
 export function buildComparator(rules: RulesInput = {}, options: ComparatorOptions = {}): Comparator {
@@ -69,8 +72,12 @@ export function buildComparator(rules: RulesInput = {}, options: ComparatorOptio
     ...resolved.ignore.map((p): [string, Rule] => [p, IGNORE]),
     ...resolved.unordered.map((p): [string, Rule] => [p, UNORDERED]),
     ...Object.entries(resolved.tolerance).map(([p, value]): [string, Rule] => [p, { kind: 'tolerance', value }]),
-    ...Object.entries(resolved.normalize).map(([p, value]): [string, Rule] => [p, { kind: 'normalize', value }]),
+    ...Object.entries(resolved.normalize)
+      .filter(([p]) => p !== BODY)
+      .map(([p, value]): [string, Rule] => [p, { kind: 'normalize', value }]),
   ];
+  const fixedBodyMasks = (resolved.normalize[BODY] ?? []).flatMap((n) => (typeof n === 'object' ? [n.mask] : []));
+  let bodyMasks: readonly string[] = fixedBodyMasks;
   let root = compilePaths(fixed);
   let noise = NONE;
   let unordered = NONE;
@@ -85,13 +92,14 @@ export function buildComparator(rules: RulesInput = {}, options: ComparatorOptio
     noise = nextNoise;
     unordered = nextUnordered;
     masks = nextMasks;
-    if (changed)
-      root = compilePaths([
-        ...fixed,
-        ...noise.map((p): [string, Rule] => [p, IGNORE]),
-        ...unordered.map((p): [string, Rule] => [p, UNORDERED]),
-        ...masks.map((m): [string, Rule] => [m.pattern, { kind: 'normalize', value: [{ mask: m.mask }] }]),
-      ]);
+    if (!changed) return;
+    root = compilePaths([
+      ...fixed,
+      ...noise.map((p): [string, Rule] => [p, IGNORE]),
+      ...unordered.map((p): [string, Rule] => [p, UNORDERED]),
+      ...masks.filter((m) => m.pattern !== BODY).map((m): [string, Rule] => [m.pattern, { kind: 'normalize', value: [{ mask: m.mask }] }]),
+    ]);
+    bodyMasks = [...fixedBodyMasks, ...masks.filter((m) => m.pattern === BODY).map((m) => m.mask)];
   };
 
   return (primary, candidate) => {
@@ -103,7 +111,7 @@ export function buildComparator(rules: RulesInput = {}, options: ComparatorOptio
       const b = headerValue(candidate.headers, name);
       if (name === 'content-type' ? !isSameMediaType(a, b) : a !== b) walk.differ(`headers.${name}`, 'header', a, b);
     }
-    const bodyReason = compareBodies(primary, candidate, resolved, root, walk);
+    const bodyReason = compareBodies(primary, candidate, resolved, root, bodyMasks, walk);
 
     // a candidate that fails where the primary did not is broken, not merely different
     const candidateFailed = candidate.status >= 500 && primary.status < 500;
@@ -138,6 +146,7 @@ function compareBodies(
   candidate: CapturedResponse,
   rules: ComparisonRules,
   root: PathState<Rule>,
+  bodyMasks: readonly string[],
   walk: Walk,
 ): string | undefined {
   const pMedia = parseMediaType(headerValue(primary.headers, 'content-type'));
@@ -170,11 +179,20 @@ function compareBodies(
     }
   }
 
-  if (rules.html.collapseWhitespace && (isHtmlMedia(pMedia) || isHtmlMedia(cMedia))) {
+  const collapse = rules.html.collapseWhitespace && (isHtmlMedia(pMedia) || isHtmlMedia(cMedia));
+  if (collapse || bodyMasks.length > 0) {
     // a cut side may end inside a character or a whitespace run: drop its last character
-    const a = collapseHtmlWhitespace(primary.body.toString('utf8')).slice(0, primary.truncated ? -1 : undefined);
-    const b = collapseHtmlWhitespace(candidate.body.toString('utf8')).slice(0, candidate.truncated ? -1 : undefined);
-    return compareSequences(a, b, primary.truncated, candidate.truncated, walk, cut, 'characters (whitespace collapsed)');
+    let a = primary.body.toString('utf8');
+    let b = candidate.body.toString('utf8');
+    if (collapse) (a = collapseHtmlWhitespace(a)), (b = collapseHtmlWhitespace(b));
+    for (const mask of bodyMasks) (a = applyMask(a, mask)), (b = applyMask(b, mask));
+    a = a.slice(0, primary.truncated ? -1 : undefined);
+    b = b.slice(0, candidate.truncated ? -1 : undefined);
+    const unit = collapse && bodyMasks.length ? 'characters (whitespace collapsed, tokens masked)' : collapse ? 'characters (whitespace collapsed)' : 'characters (tokens masked)';
+    const before = walk.differences.length;
+    const reason = compareSequences(a, b, primary.truncated, candidate.truncated, walk, cut, unit);
+    if (bodyMasks.length && walk.differences.length === before && walk.noise.length < MAX_LISTED && !primary.body.equals(candidate.body)) walk.noise.push(BODY);
+    return reason;
   }
   return compareSequences(primary.body, candidate.body, primary.truncated, candidate.truncated, walk, cut, 'bytes');
 }

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { decodeJson, headerValue, isJsonMedia, looksLikeJson, NOT_JSON, parseMediaType } from './body.ts';
 import type { ComparatorOptions, LearnedMask } from './compare.ts';
 import { deriveMasks } from './mask.ts';
@@ -17,8 +18,9 @@ import type { CapturedResponse } from './types.ts';
  * - value: a node whose value differs (`$.generated_at`). Applied by comparators as an ignore rule.
  * - order: an array whose elements are the same multiset in another order (`$.data.tags`).
  *   Applied as an `unordered` rule, not as ignore, so a missing or changed element still shows.
- * - body: a non-JSON body that differs. Reported only: ignoring a whole body would hide every
- *   real difference of the route.
+ * - body: a non-JSON body that differs, beyond what masks explain (a page that differs only in
+ *   a nonce or two is mask noise of `body`). Reported only: ignoring a whole body would hide
+ *   every real difference of the route.
  * Headers are not learned: the compared headers are a short chosen list, and per-request headers
  * are never compared.
  */
@@ -214,8 +216,13 @@ function findDifferences(first: CapturedResponse, second: CapturedResponse): Map
     if (isDeeperThan(a, MAX_JSON_DEPTH) || isDeeperThan(b, MAX_JSON_DEPTH)) return undefined;
     diff(a, b, [], found);
   } else if (!first.body.equals(second.body)) {
-    const example = { path: 'body', first: preview(first.body.toString('utf8')), second: preview(second.body.toString('utf8')) };
-    found.set('body body', { kind: 'body', pattern: 'body', example });
+    const textA = first.body.toString('utf8');
+    const textB = second.body.toString('utf8');
+    const example = { path: 'body', first: preview(textA), second: preview(textB) };
+    // a page that differs only in a nonce or two: mask them, keep comparing the page
+    const masks = isUtf8(first.body) && isUtf8(second.body) ? deriveMasks(textA, textB) : undefined;
+    if (masks) found.set('mask body', { kind: 'mask', pattern: 'body', masks, example });
+    else found.set('body body', { kind: 'body', pattern: 'body', example });
   }
   return found;
 }

@@ -25,7 +25,7 @@ export interface ComparisonRules {
   readonly unordered: readonly string[];
   /** path → largest absolute difference between two numbers that still matches */
   readonly tolerance: Readonly<Record<string, number>>;
-  /** path → normalizers applied, in order, to both values before they are compared */
+  /** path → normalizers applied, in order, to both values before they are compared; `body`: masks of a non-JSON body */
   readonly normalize: Readonly<Record<string, readonly Normalizer[]>>;
   readonly html: { readonly collapseWhitespace: boolean };
 }
@@ -134,8 +134,10 @@ export function validateRules(raw: unknown): string[] {
     else
       for (const [path, list] of Object.entries(raw.normalize)) {
         const where = `normalize[${JSON.stringify(path)}]`;
-        const problem = findPathProblem(path);
+        // `body` is a non-JSON body's text: only masks apply to it
+        const problem = path === 'body' ? undefined : findPathProblem(path);
         if (problem) report(where, problem);
+        if (path === 'body' && Array.isArray(list) && list.some((n) => typeof n === 'string')) report(where, 'a non-JSON body takes only masks, e.g. { mask: "(?<=nonce=\")[0-9a-f]{10}" }');
         if (!Array.isArray(list) || list.length === 0) {
           report(where, `must be a non-empty list of normalizers (${NORMALIZERS.join(', ')}, or { mask: <regex> })`);
           continue;

@@ -147,7 +147,7 @@ function generalise(path: string): string {
  * neither is known whole, it stays a difference.
  */
 function maskMatcher(noise: readonly NoiseEntry[]): (difference: Difference, record: ComparisonRecord) => boolean {
-  const masks = noise.flatMap((e) => (e.kind === 'mask' && Array.isArray(e.masks) ? e.masks.map((m): [string, string] => [e.pattern, m]) : []));
+  const masks = noise.flatMap((e) => (e.kind === 'mask' && e.pattern.startsWith('$') && Array.isArray(e.masks) ? e.masks.map((m): [string, string] => [e.pattern, m]) : []));
   if (masks.length === 0) return () => false;
   let root: PathState<string>;
   try {

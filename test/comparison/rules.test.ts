@@ -39,6 +39,7 @@ const BAD: Array<[string, unknown, RegExp]> = [
   ['an unknown normalizer, with a suggestion', { normalize: { '$.name': ['trim', 'lowercse'] } }, /^normalize\["\$.name"\]\[1\]: unknown normalizer "lowercse"; did you mean "lowercase"\?; normalizers are trim, lowercase, timestamp, or \{ mask: <regex> \}$/],
   ['a mask that is not a regular expression', { normalize: { '$.html': [{ mask: '(?<=secret=[a-z' }] } }, /^normalize\["\$.html"\]\[0\]: mask "\(\?<=secret=\[a-z" is not a regular expression \(Invalid regular expression/],
   ['a mask matching the empty string', { normalize: { '$.html': [{ mask: '[0-9a-f]*' }] } }, /^normalize\["\$.html"\]\[0\]: mask "\[0-9a-f\]\*" matches the empty string; write one that matches only the varying token$/],
+  ['a non-JSON body normalized other than by masks', { normalize: { body: [{ mask: 'x+' }, 'trim'] } }, /^normalize\["body"\]: a non-JSON body takes only masks/],
   ['a mask normalizer with another key', { normalize: { '$.html': [{ mask: 'x+', with: 'y' }] } }, /^normalize\["\$.html"\]\[0\]: unknown key "with"; a mask normalizer is \{ mask: <regex> \}$/],
   ['a bad normalize path', { normalize: { '$.': ['trim'] } }, /^normalize\["\$."\]: "\$." is not a path: a key name is missing/],
   ['html that is not a mapping', { html: true }, /^html: must be a mapping, e.g. \{ collapseWhitespace: true \}$/],

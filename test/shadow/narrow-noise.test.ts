@@ -113,3 +113,38 @@ t.test('a value that varies as a whole is still learned as value noise', async (
   const compare = buildComparator({}, learner.optionsFor('r'));
   t.equal(compare(answer({ at: 'x', note: 'y' }), answer({ at: 'z', note: 'w' })).outcome, 'match');
 });
+
+t.test('a page that differs only in its nonces is masked too: a changed word in it is a mismatch at body', async (t) => {
+  const page = (id: number, word = 'Leave') => {
+    const nonce = randomBytes(5).toString('hex');
+    return `<!doctype html><html><body><article><h1>Post ${id}</h1><p>Hello world.</p></article><form id="commentform"><input type="hidden" name="_wpnonce" value="${nonce}"><p>${word} a reply</p></form><script>var wpApiSettings = {"nonce":"${nonce}"};</script></body></html>`;
+  };
+  const html = (word?: (id: number) => string, gzip = false) => (req: http.IncomingMessage, res: http.ServerResponse) => {
+    req.resume();
+    req.on('end', () => {
+      const body = Buffer.from(page(idOf(req), word?.(idOf(req))));
+      res.writeHead(200, { 'content-type': 'text/html; charset=UTF-8', ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+      res.end(gzip ? gzipSync(body) : body);
+    });
+  };
+  const { proxy, outcomes, store } = await startShadowFixture(t, {
+    legacy: html(undefined, true),
+    candidate: html((id) => (id === 2 ? 'Post' : 'Leave')),
+    shadow: 'noiseWarmup: 3, noiseSample: 0%, noiseDelay: 0',
+  });
+  for (const id of [1, 1, 1, 2]) {
+    t.equal((await request(`${proxy.url}/api/rooms/${id}`, { headers: { 'accept-encoding': 'gzip' } })).status, 200);
+    await outcomes();
+    await proxy.proxy.state.shadow.noiseIdle();
+  }
+  t.same(await outcomes(), { mismatch: 2, match: 2 }, 'the first (before learning) and the changed word');
+  const [latest] = await store.list({ limit: 1 });
+  t.equal(latest.request.url, '/api/rooms/2');
+  t.same(latest.differences.map((d) => d.path), ['body']);
+  t.match(latest.differences[0].candidate, /Post a reply/);
+  const entries = proxy.proxy.state.shadow.learner.report('rooms').entries;
+  t.same(
+    entries.map((e) => [e.kind, e.pattern, e.masks]),
+    [['mask', 'body', ['(?<=value=")[0-9a-f]{10}', '(?<=nonce":")[0-9a-f]{10}']]],
+  );
+});
