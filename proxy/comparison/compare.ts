@@ -11,13 +11,16 @@ import {
 } from './body.ts';
 import { compilePaths, formatPath, type PathState, type Segment } from './json-path.ts';
 import { canonicalJson, isDeepEqual, isDeeperThan, MAX_JSON_DEPTH, preview, PREVIEW_CHARS, typeOf } from './json-value.ts';
+import { applyMask } from './mask.ts';
 import { applyNormalizers } from './normalizers.ts';
 import { resolveRules, type ComparisonRules, type Normalizer, type RulesInput } from './rules.ts';
 import type { CapturedResponse, ComparisonResult, Difference, DifferenceKind } from './types.ts';
 
 /**
  * The comparison of a primary and a candidate response: status, chosen headers, body.
- * JSON bodies are compared structurally under the route's rules; other bodies by bytes.
+ * JSON bodies are compared structurally under the route's rules; other bodies by bytes. Bodies
+ * come decoded from their Content-Encoding (decode-body.ts); one that could not be is skipped
+ * when it is the primary's and a difference at `body` when it is the candidate's.
  */
 
 export type Comparator = (primary: CapturedResponse, candidate: CapturedResponse) => ComparisonResult;
@@ -31,7 +34,17 @@ export interface ComparatorOptions {
   noise?: () => readonly string[];
   /** Learned order-only noise: paths of arrays compared as multisets. Same contract as noise. */
   unordered?: () => readonly string[];
+  /** Learned masks: the varying token of a string masked, the rest compared. Same contract as noise. */
+  masks?: () => readonly LearnedMask[];
 }
+
+export interface LearnedMask {
+  pattern: string;
+  /** a regular expression (mask.ts) */
+  mask: string;
+}
+
+const NO_MASKS: readonly LearnedMask[] = Object.freeze([]);
 
 type Rule =
   | { readonly kind: 'ignore' }
@@ -49,6 +62,8 @@ export const MAX_LISTED = 100;
 const MAX_PAIRING = 32;
 const EXCERPT_BEFORE = 40;
 const IGNORED = '\u0000ignored';
+/** The path of a non-JSON body: its masks (learned, or normalize: { body: [{ mask }] }) apply to its text. */
+const BODY = 'body';
 
 /** Builds the comparator of one route; throws STRANGLER_ERR_COMPARISON_RULES_INVALID on bad rules. */
 export function buildComparator(rules: RulesInput = {}, options: ComparatorOptions = {}): Comparator {
@@ -57,25 +72,34 @@ export function buildComparator(rules: RulesInput = {}, options: ComparatorOptio
     ...resolved.ignore.map((p): [string, Rule] => [p, IGNORE]),
     ...resolved.unordered.map((p): [string, Rule] => [p, UNORDERED]),
     ...Object.entries(resolved.tolerance).map(([p, value]): [string, Rule] => [p, { kind: 'tolerance', value }]),
-    ...Object.entries(resolved.normalize).map(([p, value]): [string, Rule] => [p, { kind: 'normalize', value }]),
+    ...Object.entries(resolved.normalize)
+      .filter(([p]) => p !== BODY)
+      .map(([p, value]): [string, Rule] => [p, { kind: 'normalize', value }]),
   ];
+  const fixedBodyMasks = (resolved.normalize[BODY] ?? []).flatMap((n) => (typeof n === 'object' ? [n.mask] : []));
+  let bodyMasks: readonly string[] = fixedBodyMasks;
   let root = compilePaths(fixed);
   let noise = NONE;
   let unordered = NONE;
+  let masks = NO_MASKS;
 
   const refresh = () => {
     const nextNoise = options.noise?.() ?? NONE;
     const nextUnordered = options.unordered?.() ?? NONE;
-    if (nextNoise === noise && nextUnordered === unordered) return;
-    const changed = !isSameList(nextNoise, noise) || !isSameList(nextUnordered, unordered);
+    const nextMasks = options.masks?.() ?? NO_MASKS;
+    if (nextNoise === noise && nextUnordered === unordered && nextMasks === masks) return;
+    const changed = !isSameList(nextNoise, noise) || !isSameList(nextUnordered, unordered) || nextMasks.length !== masks.length || nextMasks.some((m, i) => m !== masks[i]);
     noise = nextNoise;
     unordered = nextUnordered;
-    if (changed)
-      root = compilePaths([
-        ...fixed,
-        ...noise.map((p): [string, Rule] => [p, IGNORE]),
-        ...unordered.map((p): [string, Rule] => [p, UNORDERED]),
-      ]);
+    masks = nextMasks;
+    if (!changed) return;
+    root = compilePaths([
+      ...fixed,
+      ...noise.map((p): [string, Rule] => [p, IGNORE]),
+      ...unordered.map((p): [string, Rule] => [p, UNORDERED]),
+      ...masks.filter((m) => m.pattern !== BODY).map((m): [string, Rule] => [m.pattern, { kind: 'normalize', value: [{ mask: m.mask }] }]),
+    ]);
+    bodyMasks = [...fixedBodyMasks, ...masks.filter((m) => m.pattern === BODY).map((m) => m.mask)];
   };
 
   return (primary, candidate) => {
@@ -87,7 +111,7 @@ export function buildComparator(rules: RulesInput = {}, options: ComparatorOptio
       const b = headerValue(candidate.headers, name);
       if (name === 'content-type' ? !isSameMediaType(a, b) : a !== b) walk.differ(`headers.${name}`, 'header', a, b);
     }
-    const bodyReason = compareBodies(primary, candidate, resolved, root, walk);
+    const bodyReason = compareBodies(primary, candidate, resolved, root, bodyMasks, walk);
 
     // a candidate that fails where the primary did not is broken, not merely different
     const candidateFailed = candidate.status >= 500 && primary.status < 500;
@@ -122,6 +146,7 @@ function compareBodies(
   candidate: CapturedResponse,
   rules: ComparisonRules,
   root: PathState<Rule>,
+  bodyMasks: readonly string[],
   walk: Walk,
 ): string | undefined {
   const pMedia = parseMediaType(headerValue(primary.headers, 'content-type'));
@@ -129,7 +154,14 @@ function compareBodies(
   const cut = primary.truncated ? (candidate.truncated ? 'both bodies were' : 'the primary body was') : candidate.truncated ? 'the candidate body was' : undefined;
 
   // identical bytes: no rule can find a difference or noise in them, and parsing costs the most
-  if (!cut && primary.body.equals(candidate.body)) return undefined;
+  // a body that does not decode is only its bytes: equal to the other side's only if that one is too
+  if (!cut && !primary.undecodable === !candidate.undecodable && primary.body.equals(candidate.body)) return undefined;
+  if (primary.undecodable) return `body not compared: the primary body cannot be decoded: ${primary.undecodable}`;
+  if (candidate.undecodable) {
+    // a client could not read it either
+    walk.differ('body', 'body', excerpt(primary.body, 0), `(undecodable) ${candidate.undecodable}`);
+    return undefined;
+  }
   if (isJsonMedia(pMedia) || isJsonMedia(cMedia) || looksLikeJson(primary.body) || looksLikeJson(candidate.body)) {
     // key order and noise make byte prefixes of JSON meaningless: all or nothing
     if (cut) return `body not compared: ${cut} cut at the capture cap, and JSON cannot be compared in part; raise the cap for this route`;
@@ -147,11 +179,20 @@ function compareBodies(
     }
   }
 
-  if (rules.html.collapseWhitespace && (isHtmlMedia(pMedia) || isHtmlMedia(cMedia))) {
+  const collapse = rules.html.collapseWhitespace && (isHtmlMedia(pMedia) || isHtmlMedia(cMedia));
+  if (collapse || bodyMasks.length > 0) {
     // a cut side may end inside a character or a whitespace run: drop its last character
-    const a = collapseHtmlWhitespace(primary.body.toString('utf8')).slice(0, primary.truncated ? -1 : undefined);
-    const b = collapseHtmlWhitespace(candidate.body.toString('utf8')).slice(0, candidate.truncated ? -1 : undefined);
-    return compareSequences(a, b, primary.truncated, candidate.truncated, walk, cut, 'characters (whitespace collapsed)');
+    let a = primary.body.toString('utf8');
+    let b = candidate.body.toString('utf8');
+    if (collapse) (a = collapseHtmlWhitespace(a)), (b = collapseHtmlWhitespace(b));
+    for (const mask of bodyMasks) (a = applyMask(a, mask)), (b = applyMask(b, mask));
+    a = a.slice(0, primary.truncated ? -1 : undefined);
+    b = b.slice(0, candidate.truncated ? -1 : undefined);
+    const unit = collapse && bodyMasks.length ? 'characters (whitespace collapsed, tokens masked)' : collapse ? 'characters (whitespace collapsed)' : 'characters (tokens masked)';
+    const before = walk.differences.length;
+    const reason = compareSequences(a, b, primary.truncated, candidate.truncated, walk, cut, unit);
+    if (bodyMasks.length && walk.differences.length === before && walk.noise.length < MAX_LISTED && !primary.body.equals(candidate.body)) walk.noise.push(BODY);
+    return reason;
   }
   return compareSequences(primary.body, candidate.body, primary.truncated, candidate.truncated, walk, cut, 'bytes');
 }

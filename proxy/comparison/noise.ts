@@ -1,5 +1,7 @@
+import { isUtf8 } from 'node:buffer';
 import { decodeJson, headerValue, isJsonMedia, looksLikeJson, NOT_JSON, parseMediaType } from './body.ts';
-import type { ComparatorOptions } from './compare.ts';
+import type { ComparatorOptions, LearnedMask } from './compare.ts';
+import { deriveMasks } from './mask.ts';
 import { compilePaths, coversPath, formatPath, formatPattern, parseConcretePath, type PathState, type Segment } from './json-path.ts';
 import { canonicalJson, isDeepEqual, isDeeperThan, MAX_JSON_DEPTH, preview, typeOf } from './json-value.ts';
 import type { CapturedResponse } from './types.ts';
@@ -10,22 +12,27 @@ import type { CapturedResponse } from './types.ts';
  * patterns (array indexes become [*]) and kept per route, with counts and an example, so a human
  * can promote them to rules.
  *
- * Three kinds of noise:
+ * Four kinds of noise, each the narrowest rule that explains what differed:
+ * - mask: a string that differs only in a token or a few (`$.html` holding a random secret).
+ *   Applied as a mask normalizer of the token (mask.ts), so the rest of the string is compared.
  * - value: a node whose value differs (`$.generated_at`). Applied by comparators as an ignore rule.
  * - order: an array whose elements are the same multiset in another order (`$.data.tags`).
  *   Applied as an `unordered` rule, not as ignore, so a missing or changed element still shows.
- * - body: a non-JSON body that differs. Reported only: ignoring a whole body would hide every
- *   real difference of the route.
+ * - body: a non-JSON body that differs, beyond what masks explain (a page that differs only in
+ *   a nonce or two is mask noise of `body`). Reported only: ignoring a whole body would hide
+ *   every real difference of the route.
  * Headers are not learned: the compared headers are a short chosen list, and per-request headers
  * are never compared.
  */
 
-export type NoiseKind = 'value' | 'order' | 'body';
+export type NoiseKind = 'value' | 'mask' | 'order' | 'body';
 
 export interface NoiseEntry {
   /** `$.data[*].created_at`; `body` for kind body */
   pattern: string;
   kind: NoiseKind;
+  /** kind mask: the regular expressions of the varying tokens (mask.ts), merged over observations */
+  masks?: string[];
   /** observations in which it differed */
   count: number;
   /** the first time it differed: concrete path and both legacy values (previews) */
@@ -53,6 +60,8 @@ export interface NoiseLearner {
   noiseFor(routeName: string): readonly string[];
   /** Order-noise array patterns of the route, for ComparatorOptions.unordered; same contract. */
   unorderedFor(routeName: string): readonly string[];
+  /** Masks learned for the route, for ComparatorOptions.masks; same contract. */
+  masksFor(routeName: string): readonly LearnedMask[];
   /** The concrete path, or one of its ancestors, is value noise for the route. */
   isNoise(routeName: string, concretePath: string): boolean;
   report(routeName: string): NoiseReport;
@@ -66,6 +75,7 @@ export const MAX_PATTERNS_PER_ROUTE = 200;
 interface Found {
   kind: NoiseKind;
   pattern: string;
+  masks?: string[];
   example: NoiseEntry['example'];
 }
 
@@ -77,10 +87,12 @@ interface RouteNoise {
   entries: Map<string, NoiseEntry>;
   noise?: readonly string[];
   unordered?: readonly string[];
+  masks?: readonly LearnedMask[];
   matcher?: PathState<true>;
 }
 
 const NONE: readonly string[] = Object.freeze([]);
+const NO_MASKS: readonly LearnedMask[] = Object.freeze([]);
 
 export function createNoiseLearner(): NoiseLearner {
   const routes = new Map<string, RouteNoise>();
@@ -99,7 +111,7 @@ export function createNoiseLearner(): NoiseLearner {
   const learner: NoiseLearner = {
     observe(routeName, first, second) {
       const route = routeFor(routeName);
-      if (first.status !== second.status || first.truncated || second.truncated) {
+      if (first.status !== second.status || first.truncated || second.truncated || first.undecodable || second.undecodable) {
         route.skipped++;
         return [];
       }
@@ -110,11 +122,17 @@ export function createNoiseLearner(): NoiseLearner {
       }
       route.observations++;
       const learned: string[] = [];
-      for (const found of differences.values()) {
-        const key = `${found.kind} ${found.pattern}`;
+      for (const [key, found] of differences) {
         const entry = route.entries.get(key);
         if (entry) {
           entry.count++;
+          const more = found.masks?.filter((m) => !entry.masks!.includes(m)) ?? [];
+          if (more.length) {
+            entry.masks!.push(...more);
+            entry.suggestion = suggest(entry);
+            route.masks = undefined;
+            learned.push(found.pattern);
+          }
           continue;
         }
         if (route.entries.size >= MAX_PATTERNS_PER_ROUTE) {
@@ -127,6 +145,7 @@ export function createNoiseLearner(): NoiseLearner {
           route.noise = undefined;
           route.matcher = undefined;
         } else if (found.kind === 'order') route.unordered = undefined;
+        else if (found.kind === 'mask') route.masks = undefined;
       }
       return learned;
     },
@@ -143,6 +162,17 @@ export function createNoiseLearner(): NoiseLearner {
       return (route.unordered ??= patternsOf(route, 'order'));
     },
 
+    masksFor(routeName) {
+      const route = routes.get(routeName);
+      if (!route) return NO_MASKS;
+      if (!route.masks) {
+        const masks: LearnedMask[] = [];
+        for (const e of route.entries.values()) if (e.kind === 'mask') for (const mask of e.masks!) masks.push({ pattern: e.pattern, mask });
+        route.masks = Object.freeze(masks);
+      }
+      return route.masks;
+    },
+
     isNoise(routeName, concretePath) {
       const route = routes.get(routeName);
       if (!route) return false;
@@ -152,13 +182,13 @@ export function createNoiseLearner(): NoiseLearner {
 
     report(routeName) {
       const route = routes.get(routeName);
-      const entries = route ? [...route.entries.values()].map((e) => ({ ...e, example: { ...e.example } })) : [];
+      const entries = route ? [...route.entries.values()].map((e) => ({ ...e, example: { ...e.example }, ...(e.masks ? { masks: [...e.masks] } : {}) })) : [];
       entries.sort((a, b) => b.count - a.count || (a.pattern < b.pattern ? -1 : a.pattern > b.pattern ? 1 : 0));
       return { route: routeName, observations: route?.observations ?? 0, skipped: route?.skipped ?? 0, dropped: route?.dropped ?? 0, entries };
     },
 
     optionsFor(routeName) {
-      return { noise: () => learner.noiseFor(routeName), unordered: () => learner.unorderedFor(routeName) };
+      return { noise: () => learner.noiseFor(routeName), unordered: () => learner.unorderedFor(routeName), masks: () => learner.masksFor(routeName) };
     },
   };
   return learner;
@@ -166,6 +196,8 @@ export function createNoiseLearner(): NoiseLearner {
 
 function suggest(found: Found): string {
   if (found.kind === 'value') return `ignore: [${JSON.stringify(found.pattern)}]`;
+  if (found.kind === 'mask')
+    return `normalize: { ${JSON.stringify(found.pattern)}: [${found.masks!.map((m) => `{ mask: ${JSON.stringify(m)} }`).join(', ')}] }  (masks only the varying token; the rest of the value is still compared)`;
   if (found.kind === 'order') return `unordered: [${JSON.stringify(found.pattern)}]`;
   return 'legacy answers this route with different bodies each time and no path can be learned from non-JSON: every body comparison will mismatch; try html: { collapseWhitespace: true } if only whitespace varies';
 }
@@ -184,8 +216,13 @@ function findDifferences(first: CapturedResponse, second: CapturedResponse): Map
     if (isDeeperThan(a, MAX_JSON_DEPTH) || isDeeperThan(b, MAX_JSON_DEPTH)) return undefined;
     diff(a, b, [], found);
   } else if (!first.body.equals(second.body)) {
-    const example = { path: 'body', first: preview(first.body.toString('utf8')), second: preview(second.body.toString('utf8')) };
-    found.set('body body', { kind: 'body', pattern: 'body', example });
+    const textA = first.body.toString('utf8');
+    const textB = second.body.toString('utf8');
+    const example = { path: 'body', first: preview(textA), second: preview(textB) };
+    // a page that differs only in a nonce or two: mask them, keep comparing the page
+    const masks = isUtf8(first.body) && isUtf8(second.body) ? deriveMasks(textA, textB) : undefined;
+    if (masks) found.set('mask body', { kind: 'mask', pattern: 'body', masks, example });
+    else found.set('body body', { kind: 'body', pattern: 'body', example });
   }
   return found;
 }
@@ -193,6 +230,10 @@ function findDifferences(first: CapturedResponse, second: CapturedResponse): Map
 function diff(a: unknown, b: unknown, segments: Segment[], found: Map<string, Found>): void {
   if (a === b) return;
   const type = typeOf(a);
+  if (type === 'string' && typeof b === 'string') {
+    const masks = deriveMasks(a as string, b);
+    if (masks) return recordMasks(masks, a, b, segments, found);
+  }
   if (type !== typeOf(b) || (type !== 'object' && type !== 'array')) return record('value', a, b, segments, found);
   if (type === 'array') {
     const aa = a as unknown[];
@@ -228,6 +269,14 @@ function record(kind: NoiseKind, a: unknown, b: unknown, segments: Segment[], fo
   const key = `${kind} ${pattern}`;
   if (found.has(key)) return;
   found.set(key, { kind, pattern, example: { path: formatPath(segments), first: preview(a), second: preview(b) } });
+}
+
+function recordMasks(masks: string[], a: unknown, b: unknown, segments: Segment[], found: Map<string, Found>): void {
+  const pattern = formatPattern(segments);
+  const key = `mask ${pattern}`;
+  const seen = found.get(key);
+  if (seen) for (const m of masks) !seen.masks!.includes(m) && seen.masks!.push(m);
+  else found.set(key, { kind: 'mask', pattern, masks: [...masks], example: { path: formatPath(segments), first: preview(a), second: preview(b) } });
 }
 
 function isSameMultiset(a: unknown[], b: unknown[]): boolean {

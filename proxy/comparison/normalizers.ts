@@ -1,3 +1,4 @@
+import { applyMask } from './mask.ts';
 import type { Normalizer } from './rules.ts';
 
 /** What every timestamp normalizes to, so two timestamps compare equal whatever their values. */
@@ -20,7 +21,9 @@ export function isTimestamp(value: unknown): boolean {
 export function applyNormalizers(value: unknown, normalizers: readonly Normalizer[]): unknown {
   for (const n of normalizers) {
     if (n === 'timestamp') value = isTimestamp(value) ? TIMESTAMP : value;
-    else if (typeof value === 'string') value = n === 'trim' ? value.trim() : value.toLowerCase();
+    else if (typeof value !== 'string') continue;
+    else if (typeof n === 'object') value = applyMask(value, n.mask);
+    else value = n === 'trim' ? value.trim() : value.toLowerCase();
   }
   return value;
 }

@@ -1,6 +1,7 @@
 import { errors } from '../errors.ts';
 import { findPathProblem } from './json-path.ts';
 import { closest } from '../util/closest.ts';
+import { compileMask } from './mask.ts';
 
 /**
  * Per-route comparison rules: their shape, their defaults, and their validation, side by side.
@@ -8,8 +9,12 @@ import { closest } from '../util/closest.ts';
  */
 
 export const NORMALIZERS = ['trim', 'lowercase', 'timestamp'] as const;
-/** trim, lowercase: string values; timestamp: compare only that both are timestamps, not their values */
-export type Normalizer = (typeof NORMALIZERS)[number];
+/**
+ * trim, lowercase: string values; timestamp: compare only that both are timestamps, not their
+ * values; { mask: <regex> }: every match in a string value is masked on both sides (mask.ts),
+ * so a random token does not hide the rest of the string.
+ */
+export type Normalizer = (typeof NORMALIZERS)[number] | { readonly mask: string };
 
 export interface ComparisonRules {
   /** response headers compared, lower case; content-type on its media type and charset only */
@@ -20,7 +25,7 @@ export interface ComparisonRules {
   readonly unordered: readonly string[];
   /** path → largest absolute difference between two numbers that still matches */
   readonly tolerance: Readonly<Record<string, number>>;
-  /** path → normalizers applied, in order, to both values before they are compared */
+  /** path → normalizers applied, in order, to both values before they are compared; `body`: masks of a non-JSON body */
   readonly normalize: Readonly<Record<string, readonly Normalizer[]>>;
   readonly html: { readonly collapseWhitespace: boolean };
 }
@@ -129,16 +134,24 @@ export function validateRules(raw: unknown): string[] {
     else
       for (const [path, list] of Object.entries(raw.normalize)) {
         const where = `normalize[${JSON.stringify(path)}]`;
-        const problem = findPathProblem(path);
+        // `body` is a non-JSON body's text: only masks apply to it
+        const problem = path === 'body' ? undefined : findPathProblem(path);
         if (problem) report(where, problem);
-        if (!isStringList(list) || list.length === 0) {
-          report(where, `must be a non-empty list of normalizers (${NORMALIZERS.join(', ')})`);
+        if (path === 'body' && Array.isArray(list) && list.some((n) => typeof n === 'string')) report(where, 'a non-JSON body takes only masks, e.g. { mask: "(?<=nonce=\")[0-9a-f]{10}" }');
+        if (!Array.isArray(list) || list.length === 0) {
+          report(where, `must be a non-empty list of normalizers (${NORMALIZERS.join(', ')}, or { mask: <regex> })`);
           continue;
         }
-        list.forEach((name, i) => {
-          if ((NORMALIZERS as readonly string[]).includes(name)) return;
+        list.forEach((item: unknown, i) => {
+          if (isPlainObject(item)) {
+            const problem = findMaskProblem(item);
+            if (problem) report(`${where}[${i}]`, problem);
+            return;
+          }
+          const name = String(item);
+          if (typeof item === 'string' && (NORMALIZERS as readonly string[]).includes(name)) return;
           const guess = closest(name, NORMALIZERS);
-          report(`${where}[${i}]`, `unknown normalizer "${name}"${guess ? `; did you mean "${guess}"?` : ''}; normalizers are ${NORMALIZERS.join(', ')}`);
+          report(`${where}[${i}]`, `unknown normalizer "${name}"${guess ? `; did you mean "${guess}"?` : ''}; normalizers are ${NORMALIZERS.join(', ')}, or { mask: <regex> }`);
         });
       }
   }
@@ -167,9 +180,25 @@ export function resolveRules(raw: RulesInput = {}): ComparisonRules {
     ignore: [...(raw.ignore ?? [])],
     unordered: [...(raw.unordered ?? [])],
     tolerance: { ...raw.tolerance },
-    normalize: Object.fromEntries(Object.entries(raw.normalize ?? {}).map(([path, list]) => [path, [...list]])),
+    normalize: Object.fromEntries(Object.entries(raw.normalize ?? {}).map(([path, list]) => [path, list.map((n) => (typeof n === 'string' ? n : { mask: n.mask }))])),
     html: { collapseWhitespace: raw.html?.collapseWhitespace ?? DEFAULT_RULES.html.collapseWhitespace },
   });
+}
+
+/** A mask normalizer is { mask: <regex> }: a regular expression that matches the varying token, never the empty string. */
+function findMaskProblem(item: Record<string, unknown>): string | undefined {
+  const extra = Object.keys(item).filter((k) => k !== 'mask');
+  if (extra.length) return `unknown key "${extra[0]}"; a mask normalizer is { mask: <regex> }`;
+  if (typeof item.mask !== 'string' || item.mask === '') return 'mask must be a regular expression matching the varying token, e.g. { mask: "(?<=secret=)[A-Za-z0-9]{10}" }';
+  let re: RegExp;
+  try {
+    re = compileMask(item.mask);
+  } catch (err) {
+    return `mask ${JSON.stringify(item.mask)} is not a regular expression (${(err as Error).message})`;
+  }
+  re.lastIndex = 0;
+  if (re.test('')) return `mask ${JSON.stringify(item.mask)} matches the empty string; write one that matches only the varying token`;
+  return undefined;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

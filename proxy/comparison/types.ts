@@ -6,6 +6,10 @@ export interface CapturedResponse {
   body: Buffer;
   /** the body was cut at a size cap: only its first body.length bytes are known */
   truncated?: boolean;
+  /** body was decoded from this Content-Encoding (decode-body.ts); headers are as received */
+  decodedFrom?: string;
+  /** the body could not be decoded from its Content-Encoding, and why; body is as received */
+  undecodable?: string;
 }
 
 export type ComparisonOutcome = 'match' | 'mismatch' | 'candidate-error' | 'skipped';

@@ -3,7 +3,8 @@ import { Pool } from 'undici';
 import { SAFE_METHODS } from '../config/schema.ts';
 import { errors, StranglerError } from '../errors.ts';
 import { stripHopByHop } from '../forward/hop-by-hop.ts';
-import type { Redactor } from '../parity/redact.ts';
+import { decodeResponse } from '../comparison/decode-body.ts';
+import { storeResponse, type Redactor } from '../parity/redact.ts';
 import type { RecordedExchange } from '../parity/records.ts';
 import { readTraffic } from '../replay/read-traffic.ts';
 import { callUpstream } from '../shadow/call-upstream.ts';
@@ -65,7 +66,7 @@ export async function readSamples(
     const key = sampleKey(exchange);
     if (keys.has(key)) continue;
     keys.add(key);
-    if (found.length < options.max) found.push({ ...redactExchange(exchange, options.redactor), route: route.name });
+    if (found.length < options.max) found.push({ ...(await redactExchange(exchange, options.redactor)), route: route.name });
   }
   if (matched === 0) throw errors.extractNoSamples(file, route.match, seen);
   return found;
@@ -103,16 +104,13 @@ export async function recordFromLegacy(
         if (err instanceof StranglerError) throw err;
         throw errors.extractLegacyUnreachable(legacyUrl, `${method} ${url}: ${(err as Error).message}`, err);
       }
-      const { response } = answer;
-      const headers = { ...response.headers };
+      const headers = { ...answer.response.headers };
       stripHopByHop(headers);
-      const contentType = response.headers['content-type'];
-      const body = options.redactor.body(response.body, Array.isArray(contentType) ? contentType[0] : contentType, RECORD_CAPTURE_LIMIT);
       recorded.push({
         at: (options.now?.() ?? new Date()).toISOString(),
         route: route.name,
         request: { method, url, headers: { accept: 'application/json' } },
-        response: { status: response.status, headers: options.redactor.headers(headers), ...body, truncated: body.truncated || response.truncated === true },
+        response: storeResponse({ ...answer.response, headers }, options.redactor, RECORD_CAPTURE_LIMIT),
       });
     }
     return recorded;
@@ -121,7 +119,7 @@ export async function recordFromLegacy(
   }
 }
 
-function redactExchange(exchange: RecordedExchange, redactor: Redactor): RecordedExchange {
+async function redactExchange(exchange: RecordedExchange, redactor: Redactor): Promise<RecordedExchange> {
   const { request, response } = exchange;
   const out: RecordedExchange = { ...exchange, request: { ...request, url: redactor.url(request.url), headers: redactor.headers(request.headers) } };
   if (request.body !== undefined) {
@@ -131,8 +129,12 @@ function redactExchange(exchange: RecordedExchange, redactor: Redactor): Recorde
     if (body.truncated || request.truncated) out.request.truncated = true;
   }
   if (response) {
-    const body = redactor.body(decode(response.body, response.bodyEncoding), response.headers['content-type'], RECORD_CAPTURE_LIMIT);
-    out.response = { ...response, headers: redactor.headers(response.headers), ...body, truncated: body.truncated || response.truncated };
+    // a recording written before the recorder decoded bodies holds them as legacy coded them
+    const captured = await decodeResponse(
+      { status: response.status, headers: response.headers, body: decode(response.body, response.bodyEncoding), truncated: response.truncated, decodedFrom: response.decodedFrom },
+      RECORD_CAPTURE_LIMIT,
+    );
+    out.response = storeResponse(captured, redactor, RECORD_CAPTURE_LIMIT);
   }
   return out;
 }

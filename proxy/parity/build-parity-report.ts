@@ -1,8 +1,11 @@
-import { compilePaths, coversPath, formatPattern, parseConcretePath, type PathState } from '../comparison/json-path.ts';
+import { decodeJson, NOT_JSON } from '../comparison/body.ts';
+import { compilePaths, coversPath, formatPattern, parseConcretePath, walkPath, type PathState, type Segment } from '../comparison/json-path.ts';
+import { PREVIEW_CHARS } from '../comparison/json-value.ts';
+import { applyMask } from '../comparison/mask.ts';
 import type { NoiseEntry } from '../comparison/noise.ts';
-import type { ComparisonOutcome } from '../comparison/types.ts';
+import type { ComparisonOutcome, Difference } from '../comparison/types.ts';
 import type { ComparisonStore } from './comparison-store.ts';
-import type { ComparisonRecord, ComparisonSource, DifferingPath, ParityReport, RouteParity } from './records.ts';
+import type { ComparisonRecord, ComparisonSource, DifferingPath, ParityReport, RouteParity, StoredResponse } from './records.ts';
 
 /**
  * A route's parity, one number per time window:
@@ -37,6 +40,7 @@ export function buildParityReport(input: ParityInput): ParityReport {
     const count = (outcome: ComparisonOutcome) => input.counts.filter((c) => c.route === name && c.outcome === outcome).reduce((n, c) => n + c.n, 0);
     const noise = [...(input.noise.get(name) ?? [])];
     const isNoise = noiseMatcher(noise);
+    const isMasked = maskMatcher(noise);
     let matches = count('match');
     let mismatches = count('mismatch');
     const candidateErrors = count('candidate-error');
@@ -51,7 +55,7 @@ export function buildParityReport(input: ParityInput): ParityReport {
         if (routeExamples < EXAMPLES_PER_ROUTE) (examples.push(record), routeExamples++);
         continue;
       }
-      const real = record.differences.filter((d) => !isNoise(d.path));
+      const real = record.differences.filter((d) => !isNoise(d.path) && !isMasked(d, record));
       if (real.length === 0) {
         // every difference is noise learned since it was stored
         mismatches--;
@@ -137,10 +141,70 @@ function generalise(path: string): string {
   }
 }
 
+/**
+ * A difference stored before a mask was learned is noise when the masks make both values equal:
+ * its values when they are whole, else the values at its path in both stored bodies. When
+ * neither is known whole, it stays a difference.
+ */
+function maskMatcher(noise: readonly NoiseEntry[]): (difference: Difference, record: ComparisonRecord) => boolean {
+  const masks = noise.flatMap((e) => (e.kind === 'mask' && e.pattern.startsWith('$') && Array.isArray(e.masks) ? e.masks.map((m): [string, string] => [e.pattern, m]) : []));
+  if (masks.length === 0) return () => false;
+  let root: PathState<string>;
+  try {
+    root = compilePaths(masks);
+  } catch {
+    return () => false;
+  }
+  const bodies = new WeakMap<ComparisonRecord, [unknown, unknown]>();
+  return (d, record) => {
+    if (!d.path.startsWith('$') || d.kind !== 'changed') return false;
+    let segments: Segment[];
+    try {
+      segments = parseConcretePath(d.path);
+    } catch {
+      return false;
+    }
+    const sources = walkPath(root, segments).values;
+    if (sources.length === 0) return false;
+    let a = d.primary;
+    let b = d.candidate;
+    if (isCut(a) || isCut(b)) {
+      let both = bodies.get(record);
+      if (!both) bodies.set(record, (both = [storedJson(record.legacy), storedJson(record.serviceResponse)]));
+      a = valueAt(both[0], segments);
+      b = valueAt(both[1], segments);
+    }
+    if (typeof a !== 'string' || typeof b !== 'string') return false;
+    for (const mask of sources) {
+      a = applyMask(a as string, mask);
+      b = applyMask(b as string, mask);
+    }
+    return a === b;
+  };
+}
+
+function isCut(value: unknown): boolean {
+  return typeof value === 'string' && value.length > PREVIEW_CHARS && value.endsWith('…');
+}
+
+function storedJson(response: StoredResponse | undefined): unknown {
+  if (!response || response.truncated || response.bodyEncoding !== 'utf8') return NOT_JSON;
+  return decodeJson(Buffer.from(response.body, 'utf8'));
+}
+
+function valueAt(json: unknown, segments: readonly Segment[]): unknown {
+  let node = json;
+  for (const s of segments) {
+    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, s)) return undefined;
+    node = (node as Record<string | number, unknown>)[s];
+  }
+  return node;
+}
+
 function noiseMatcher(noise: readonly NoiseEntry[]): (path: string) => boolean {
   // value noise covers the node; order noise covers the array's elements. A comparison stored
   // before an order was learned shows it as changed elements, so they are covered too.
-  const patterns = noise.filter((e) => e.kind !== 'body').map((e): [string, true] => [e.pattern, true]);
+  const patterns = noise.filter((e) => e.kind === 'value' || e.kind === 'order').map((e): [string, true] => [e.pattern, true]);
   if (patterns.length === 0) return () => false;
   let root: PathState<true>;
   try {

@@ -14,6 +14,8 @@ export interface StoredResponse {
   bodyEncoding: 'utf8' | 'base64';
   /** the body was cut at the storage cap */
   truncated: boolean;
+  /** the body is stored decoded from this Content-Encoding (headers keep the header as sent) */
+  decodedFrom?: string;
 }
 
 /** What was asked: enough to read a report and to send the request again. */

@@ -1,6 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { isJsonMedia, looksLikeJson, parseMediaType } from '../comparison/body.ts';
 import { parseConcretePath } from '../comparison/json-path.ts';
+import type { CapturedResponse } from '../comparison/types.ts';
+import type { StoredResponse } from './records.ts';
 
 /**
  * Redaction of everything a parallel run or a recording stores, and of the URL the access log
@@ -142,6 +144,18 @@ function redactCardsInJson(text: string): string {
     if (!isLuhnValid(m)) return m;
     return inString ? REDACTED : REDACTED_JSON;
   });
+}
+
+/**
+ * A captured response as stored (comparisons, recordings, samples): headers and body redacted,
+ * the body cut at cap. A body decoded from its Content-Encoding is stored decoded, saying so.
+ */
+export function storeResponse(response: CapturedResponse, redactor: Redactor, cap: number): StoredResponse {
+  const ct = response.headers['content-type'];
+  const body = redactor.body(response.body, Array.isArray(ct) ? ct[0] : ct, cap);
+  const stored: StoredResponse = { status: response.status, headers: redactor.headers(response.headers), ...body, truncated: body.truncated || response.truncated === true };
+  if (response.decodedFrom) stored.decodedFrom = response.decodedFrom;
+  return stored;
 }
 
 export interface RedactorOptions {

@@ -5,7 +5,9 @@ import type { Logger } from 'pino';
 import type { CapturedResponse } from '../comparison/types.ts';
 import type { Config, RouteConfig } from '../config/schema.ts';
 import { stripHopByHop } from '../forward/hop-by-hop.ts';
-import type { Redactor } from '../parity/redact.ts';
+import { headerValue } from '../comparison/body.ts';
+import { decodeResponse } from '../comparison/decode-body.ts';
+import { storeResponse, type Redactor } from '../parity/redact.ts';
 import type { RecordedExchange } from '../parity/records.ts';
 import { LEGACY, type Exchange, type PrimaryTap } from '../pipeline/exchange.ts';
 import { BodyCapture } from '../shadow/body-capture.ts';
@@ -30,6 +32,13 @@ const UNRECORDED_HEADERS = /^(x-forwarded-|x-real-ip$|via$|content-length$|x-str
 export function createTrafficRecorder(logger: Logger): TrafficRecorder {
   let stream: WriteStream | undefined;
   let file: string | undefined;
+  /** answers being decoded from their Content-Encoding before they are written */
+  const decoding = new Set<Promise<void>>();
+  const track = (work: Promise<void>) => {
+    const done = work.catch((err: unknown) => logger.error({ err }, 'recording line failed; the client was not affected'));
+    decoding.add(done);
+    void done.finally(() => decoding.delete(done));
+  };
   const stats = { recorded: 0, dropped: 0 };
   const streamFor = (target: string): WriteStream => {
     if (stream && file === target) return stream;
@@ -58,9 +67,10 @@ export function createTrafficRecorder(logger: Logger): TrafficRecorder {
       if (!route || route.record === 0 || !config.recording || exchange.decision?.primary !== LEGACY) return undefined;
       if (route.record < 1 && Math.random() >= route.record) return undefined;
       const target = config.recording.file;
-      return new RecordTap(exchange, route, config.recording.maxBody, redactor, (line) => append(target, line));
+      return new RecordTap(exchange, route, config.recording.maxBody, redactor, (line) => append(target, line), track);
     },
     async close() {
+      await Promise.all(decoding);
       const s = stream;
       stream = undefined;
       if (s) await new Promise<void>((resolve) => s.end(resolve));
@@ -81,6 +91,7 @@ class RecordTap implements PrimaryTap {
     maxBody: number,
     private readonly redactor: Redactor,
     private readonly write: (line: RecordedExchange) => void,
+    private readonly track: (work: Promise<void>) => void,
   ) {
     this.requestCapture = new BodyCapture(maxBody);
     this.responseCapture = new BodyCapture(maxBody);
@@ -109,14 +120,19 @@ class RecordTap implements PrimaryTap {
   }
 
   end(): void {
-    if (this.response) this.finish(this.response);
+    const response = this.response;
+    if (!response) return;
+    const captured: CapturedResponse = { status: response.status, headers: response.headers, body: this.responseCapture.toBuffer(), truncated: this.responseCapture.truncated };
+    // stored decoded, so the redactor can read it and replay and extract compare it
+    if (headerValue(response.headers, 'content-encoding')) this.track(decodeResponse(captured, this.responseCapture.limit).then((decoded) => this.finish(decoded)));
+    else this.finish(captured);
   }
 
   fail(): void {
     // no complete answer from legacy: nothing worth replaying
   }
 
-  private finish(response: { status: number; headers: CapturedResponse['headers'] }): void {
+  private finish(response: CapturedResponse): void {
     const r = this.redactor;
     const requestHeaders = r.headers(this.headers);
     for (const name of Object.keys(requestHeaders)) if (UNRECORDED_HEADERS.test(name)) delete requestHeaders[name];
@@ -132,8 +148,7 @@ class RecordTap implements PrimaryTap {
       line.request.bodyEncoding = body.bodyEncoding;
       if (body.truncated || this.requestCapture.truncated) line.request.truncated = true;
     }
-    const body = r.body(this.responseCapture.toBuffer(), header(response.headers['content-type']), this.responseCapture.limit);
-    line.response = { status: response.status, headers: r.headers(response.headers), ...body, truncated: body.truncated || this.responseCapture.truncated };
+    line.response = storeResponse(response, r, this.responseCapture.limit);
     this.write(line);
   }
 }

@@ -189,8 +189,11 @@ function toResponse(value: unknown, where: string, problems: string[]): StoredRe
   const headers = toHeaders(value.headers, `${where}.headers`, problems);
   const body = toBody(value.body ?? '', value.bodyEncoding, where, problems);
   if (value.truncated !== undefined && typeof value.truncated !== 'boolean') problems.push(`${where}.truncated must be true or false, found ${describe(value.truncated)}`);
+  if (value.decodedFrom !== undefined && typeof value.decodedFrom !== 'string') problems.push(`${where}.decodedFrom must be a Content-Encoding such as "gzip", found ${describe(value.decodedFrom)}`);
   if (problems.length > before || !body) return undefined;
-  return { status: status as number, headers, body: body.body, bodyEncoding: body.bodyEncoding, truncated: value.truncated === true };
+  const response: StoredResponse = { status: status as number, headers, body: body.body, bodyEncoding: body.bodyEncoding, truncated: value.truncated === true };
+  if (typeof value.decodedFrom === 'string') response.decodedFrom = value.decodedFrom;
+  return response;
 }
 
 function toHeaders(value: unknown, where: string, problems: string[]): Record<string, string> {

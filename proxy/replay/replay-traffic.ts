@@ -6,8 +6,8 @@ import type { CapturedResponse, ComparisonOutcome, ComparisonResult } from '../c
 import { SAFE_METHODS, type Config, type RouteConfig } from '../config/schema.ts';
 import { buildParityReport } from '../parity/build-parity-report.ts';
 import type { ComparisonStore } from '../parity/comparison-store.ts';
-import { REDACTED, type Redactor } from '../parity/redact.ts';
-import type { ComparisonRecord, ParityReport, RecordedExchange, StoredResponse } from '../parity/records.ts';
+import { REDACTED, storeResponse, type Redactor } from '../parity/redact.ts';
+import type { ComparisonRecord, ParityReport, RecordedExchange } from '../parity/records.ts';
 import { LEGACY } from '../pipeline/exchange.ts';
 import { BAD_REQUEST_TARGET, buildRouteTable } from '../routing/route-table.ts';
 import { callUpstream, type CopyAnswer } from '../shadow/call-upstream.ts';
@@ -133,8 +133,8 @@ export async function replayTraffic(options: ReplayOptions): Promise<ReplayResul
       noise: result.noise,
     };
     if (result.reason) record.reason = result.reason;
-    if (legacy) record.legacy = stored(legacy.response, redactor, config.comparisons.storedBodyLimit);
-    if (service) record.serviceResponse = stored(service.response, redactor, config.comparisons.storedBodyLimit);
+    if (legacy) record.legacy = storeResponse(legacy.response, redactor, config.comparisons.storedBodyLimit);
+    if (service) record.serviceResponse = storeResponse(service.response, redactor, config.comparisons.storedBodyLimit);
     if (legacy) record.legacyMs = Math.round(legacy.ms * 10) / 10;
     if (service) record.serviceMs = Math.round(service.ms * 10) / 10;
     if (result.outcome === 'mismatch' || result.outcome === 'candidate-error') failures.push(record);
@@ -184,8 +184,3 @@ export async function replayTraffic(options: ReplayOptions): Promise<ReplayResul
   return { report, unmatched, total };
 }
 
-function stored(response: CapturedResponse, redactor: Redactor, limit: number): StoredResponse {
-  const ct = response.headers['content-type'];
-  const body = redactor.body(response.body, Array.isArray(ct) ? ct[0] : ct, limit);
-  return { status: response.status, headers: redactor.headers(response.headers), ...body, truncated: body.truncated || response.truncated === true };
-}

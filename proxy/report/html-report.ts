@@ -8,7 +8,9 @@ import type { ComparisonRecord, DifferingPath, ParityReport, RouteParity, Stored
  * The parity report as one self-contained HTML page for QA: a table of routes by parity, what
  * differs per route, and side-by-side views of example comparisons where every JSON node carries
  * its concrete path (`data-path`, the syntax of Difference.path) and differing nodes the class
- * `diff`. Everything that came from traffic or config is escaped; the page loads nothing.
+ * `diff`. Bodies are shown as stored: decoded from their Content-Encoding (noted). Long values
+ * wrap, so the page fits the window. Everything that came from traffic or config is escaped;
+ * the page loads nothing.
  */
 
 /** Parity at or above this is green; at or above WARN_PARITY amber; below, red. */
@@ -16,20 +18,24 @@ const GOOD_PARITY = 99.5;
 const WARN_PARITY = 95;
 
 const STYLE = `
-body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5em; color: #1d1d1f; }
+body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5em; color: #1d1d1f; overflow-wrap: break-word; }
 h1 { margin: 0 0 .2em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; } h3 { margin-bottom: .3em; }
-table { border-collapse: collapse; margin: .4em 0 1em; }
+table { border-collapse: collapse; margin: .4em 0 1em; max-width: 100%; }
+/* long values (URLs, tokens, HTML in JSON) wrap anywhere, so the page fits the window */
+.value, td code, h3 code, .headers td { overflow-wrap: anywhere; }
+.differences td:first-child, .differing-paths td:first-child { min-width: 8em; }
 th, td { border: 1px solid #ddd; padding: .25em .6em; text-align: left; vertical-align: top; }
 th { background: #f5f5f7; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 code, pre, .json, .value { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; }
 .meta { color: #555; margin: 0 0 1em; }
 .parity-good { background: #d8f5d8; } .parity-warn { background: #fff0c2; } .parity-bad { background: #ffd6d6; } .parity-none { color: #777; }
-.sides { display: grid; grid-template-columns: 1fr 1fr; gap: 1em; }
+.sides { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 1em; }
 .side { border: 1px solid #ccc; border-radius: 4px; padding: .5em; min-width: 0; overflow-x: auto; }
 .side h4 { margin: 0 0 .4em; }
 .status { font-weight: bold; font-family: ui-monospace, monospace; padding: 0 .2em; }
 .headers th, .headers td { font: 12px ui-monospace, monospace; border: none; padding: 0 .6em 0 0; background: none; }
+.headers th { white-space: nowrap; }
 .body-text { white-space: pre-wrap; word-break: break-all; margin: .4em 0 0; }
 .json { margin-top: .4em; white-space: pre-wrap; word-break: break-all; }
 .json .node .node { margin-left: 1.5em; }
@@ -175,10 +181,12 @@ function renderSide(
 
 function renderBody(response: StoredResponse, diffPaths: ReadonlySet<string>, noisePaths: ReadonlySet<string>): string {
   const bodyClass = `body ${pathClass('body', diffPaths, noisePaths)}`;
-  const cut = response.truncated ? '<p class="note">body cut at the storage cap</p>' : '';
+  const cut = (response.truncated ? '<p class="note">body cut at the storage cap</p>' : '') + (response.decodedFrom ? `<p class="note decoded">decoded from ${escapeHtml(response.decodedFrom)}</p>` : '');
+  const coding = response.decodedFrom ? undefined : Object.entries(response.headers).find(([name]) => name.toLowerCase() === 'content-encoding')?.[1];
   if (response.bodyEncoding === 'base64') {
     const bytes = Buffer.byteLength(response.body, 'base64');
-    return `<div class="${bodyClass}" data-path="body"><p class="note">binary, ${escapeHtml(bytes)} bytes</p>${cut}</div>`;
+    const what = coding && coding !== 'identity' ? `${coding}-coded, stored before strangler decoded bodies` : 'binary';
+    return `<div class="${bodyClass}" data-path="body"><p class="note">${escapeHtml(what)}, ${escapeHtml(bytes)} bytes</p>${cut}</div>`;
   }
   if (response.body === '') return `<div class="${bodyClass}" data-path="body"><p class="note">empty body</p></div>`;
   const json = decodeJson(Buffer.from(response.body, 'utf8'));

@@ -72,7 +72,7 @@ const textRecord: Check = (value, at, problems) => {
   }
 };
 
-const storedResponse = object({ status, headers: textRecord, body: text, bodyEncoding: oneOf('utf8', 'base64'), truncated: flag });
+const storedResponse = object({ status, headers: textRecord, body: text, bodyEncoding: oneOf('utf8', 'base64'), truncated: flag, decodedFrom: optional(text) });
 
 const routeParity = object({
   route: text,
@@ -93,7 +93,8 @@ const routeParity = object({
   noise: arrayOf(
     object({
       pattern: text,
-      kind: oneOf('value', 'order', 'body'),
+      kind: oneOf('value', 'mask', 'order', 'body'),
+      masks: optional(arrayOf(text)),
       count,
       example: object({ path: text, first: jsonValue, second: jsonValue }),
       suggestion: text,

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { util, type Dispatcher, type Pool } from 'undici';
 import type { CapturedResponse } from '../comparison/types.ts';
+import { decodeResponse } from '../comparison/decode-body.ts';
 import { BodyCapture } from './body-capture.ts';
 
 export interface CopyCall {
@@ -18,9 +19,10 @@ export interface CopyAnswer {
 }
 
 /**
- * Sends a copy of a request and reads the answer up to the capture cap. The whole call (connect,
- * headers, body) is bounded by timeoutMs; past it the call is aborted and rejects. The part of a
- * body beyond the cap is read and dropped so the connection can be reused.
+ * Sends a copy of a request and reads the answer up to the capture cap, decoded from its
+ * Content-Encoding (at most the cap once decoded). The whole call (connect, headers, body) is
+ * bounded by timeoutMs; past it the call is aborted and rejects. The part of a body beyond the
+ * cap is read and dropped so the connection can be reused.
  *
  * Dispatched with a handler of our own, like the forwarder: undici's pool.request() adds an
  * AbortSignal, a body stream and an async iterator per call, measured at ~10 % of the proxy's
@@ -87,10 +89,9 @@ class CopyHandler implements Dispatcher.DispatchHandler {
   onComplete(): void {
     clearTimeout(this.timer);
     const { capture } = this;
-    this.resolve({
-      response: { status: this.status, headers: this.headers, body: capture.toBuffer(), truncated: capture.truncated },
-      ms: performance.now() - this.started,
-    });
+    const ms = performance.now() - this.started;
+    const response: CapturedResponse = { status: this.status, headers: this.headers, body: capture.toBuffer(), truncated: capture.truncated };
+    decodeResponse(response, capture.limit).then((decoded) => this.resolve({ response: decoded, ms }));
   }
 
   onError(err: Error): void {

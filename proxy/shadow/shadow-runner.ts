@@ -4,11 +4,12 @@ import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import { SAFE_METHODS, type Config, type RouteConfig } from '../config/schema.ts';
 import { buildComparator, compareCandidateError, type Comparator } from '../comparison/compare.ts';
+import { decodeResponse } from '../comparison/decode-body.ts';
 import { createNoiseLearner, type NoiseLearner } from '../comparison/noise.ts';
 import type { CapturedResponse, ComparisonOutcome, ComparisonResult } from '../comparison/types.ts';
 import { stripHopByHop } from '../forward/hop-by-hop.ts';
 import type { ComparisonStore } from '../parity/comparison-store.ts';
-import type { Redactor } from '../parity/redact.ts';
+import { storeResponse, type Redactor } from '../parity/redact.ts';
 import type { ComparisonRecord, StoredResponse } from '../parity/records.ts';
 import { LEGACY, type Exchange, type PrimaryTap } from '../pipeline/exchange.ts';
 import { BodyCapture } from './body-capture.ts';
@@ -324,7 +325,7 @@ class CopyRun implements PrimaryTap {
       // comparison is CPU work: never in the same tick as the I/O that delivered the last answer
       await new Promise((resolve) => setImmediate(resolve));
       if (!primary.ok || !this.primary) return this.storeSkipped('primary-failed', describe(primary.ok ? 'no response' : primary.err));
-      const legacy = this.compare(copied);
+      const legacy = await this.compare(copied);
       if (legacy && SAFE_METHODS.has(this.method) && ctx.wantsNoise(route)) ctx.learnNoise(route, config, call, legacy);
     } catch (err) {
       logRunFailure(this.ctx.logger, err, this.route.name);
@@ -332,11 +333,13 @@ class CopyRun implements PrimaryTap {
   }
 
   /** compares and stores; returns legacy's answer (for noise learning) when there is one */
-  private compare(copied: Settled<CopyAnswer>): CapturedResponse | undefined {
+  private async compare(copied: Settled<CopyAnswer>): Promise<CapturedResponse | undefined> {
     const { route, ctx } = this;
     // written out, not { ...this.primary, body, truncated }: on Node 20 a spread followed by more
     // properties allocates in old space, and one per comparison meant a full GC every few seconds
-    const primary: CapturedResponse = { status: this.primary!.status, headers: this.primary!.headers, body: this.primaryCapture.toBuffer(), truncated: this.primaryCapture.truncated };
+    const captured: CapturedResponse = { status: this.primary!.status, headers: this.primary!.headers, body: this.primaryCapture.toBuffer(), truncated: this.primaryCapture.truncated };
+    // the client got the coded bytes; the comparison reads them as the client's browser would
+    const primary = await decodeResponse(captured, this.config.comparisons.captureLimit);
     const legacyIsPrimary = this.copyTo !== LEGACY;
     const legacy = legacyIsPrimary ? primary : copied.ok ? copied.value.response : undefined;
     const service = legacyIsPrimary ? (copied.ok ? copied.value.response : undefined) : primary;
@@ -368,10 +371,7 @@ class CopyRun implements PrimaryTap {
     if (result.outcome === 'match' && !ctx.store.matchExampleDue(route.name)) return ctx.store.count(route.name, 'shadow', 'match');
     const r = ctx.redactor;
     const limit = config.comparisons.storedBodyLimit;
-    const stored = (response: CapturedResponse): StoredResponse => {
-      const body = r.body(response.body, contentTypeOf(response.headers), limit);
-      return { status: response.status, headers: r.headers(response.headers), ...body, truncated: body.truncated || response.truncated === true };
-    };
+    const stored = (response: CapturedResponse): StoredResponse => storeResponse(response, r, limit);
     const requestHeaders = r.headers(this.headers);
     delete requestHeaders[COPY_HEADER];
     for (const name of Object.keys(requestHeaders)) if (UNSTORED_REQUEST_HEADERS.test(name)) delete requestHeaders[name];

@@ -81,4 +81,48 @@ if (!existsSync(CHROMIUM)) {
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     t.ok(existsSync(SCREENSHOT), `screenshot at ${SCREENSHOT}`);
   });
+
+  t.test('long values wrap: the page fits the window; a gzipped answer is shown decoded', async (t) => {
+    // an oEmbed answer: one long html string, a long unbroken token, a long Link header
+    const token = 'eyJhbGciOiJIUzI1NiJ9'.repeat(40);
+    const html = (quote: string) => `<blockquote class="wp-embedded-content" data-secret="k3Y9x"><a href="https://blog.example/2026/12/a-post-with-a-rather-long-slug/">${quote}A post${quote}</a></blockquote>`.repeat(6);
+    const legacy: StoredResponse = {
+      status: 200,
+      headers: { 'content-type': 'application/json; charset=UTF-8', 'content-encoding': 'gzip', link: `<https://blog.example/wp-json/oembed/1.0/embed?url=${'https%3A%2F%2Fblog.example%2F'.repeat(12)}>; rel="alternate"` },
+      body: JSON.stringify({ version: '1.0', html: html('&#8220;'), token }),
+      bodyEncoding: 'utf8',
+      truncated: false,
+      decodedFrom: 'gzip',
+    };
+    const service: StoredResponse = { ...legacy, headers: { 'content-type': 'application/json; charset=UTF-8' }, body: JSON.stringify({ version: '1.0', html: html('&quot;'), token }), decodedFrom: undefined };
+    const wide: ParityReport = {
+      ...report,
+      examples: [
+        {
+          ...report.examples[0],
+          request: { method: 'GET', url: `/wp-json/oembed/1.0/embed?url=${'https%3A%2F%2Fblog.example%2F'.repeat(12)}`, headers: {} },
+          legacy,
+          serviceResponse: service,
+          differences: [{ path: '$.html', kind: 'changed', primary: html('&#8220;').slice(0, 200) + '…', candidate: html('&quot;').slice(0, 200) + '…' }],
+        },
+      ],
+    };
+    const file = join(t.testdir(), 'wide.html');
+    await writeFile(file, renderHtmlReport(wide));
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    t.teardown(() => browser.close());
+    const page = await browser.newPage({ viewport: { width: 1024, height: 800 } });
+    await page.goto(pathToFileURL(file).href);
+
+    const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+    t.ok(scrollWidth <= innerWidth, `no horizontal scrolling: the page is ${scrollWidth} px wide in a ${innerWidth} px window`);
+    for (const selector of ['.differences td.value', '.side.legacy [data-path="$.token"]', '.side.legacy .headers td', '.example h3']) {
+      const box = await page.locator(selector).first().boundingBox();
+      t.ok(box && box.x + box.width <= innerWidth, `${selector} ends inside the window`);
+    }
+    t.ok(await page.locator('.side.legacy .note.decoded', { hasText: 'decoded from gzip' }).isVisible(), 'the legacy body says it was decoded from gzip');
+    t.match(await page.locator('.side.legacy [data-path="$.html"]').innerText(), '&#8220;A post', 'and shows the decoded JSON, not gzip bytes');
+    t.equal(await page.locator('.side.service .note.decoded').count(), 0, 'the identity answer has no such note');
+    await page.screenshot({ path: SCREENSHOT.replace('.png', '-wide.png'), fullPage: true });
+  });
 }

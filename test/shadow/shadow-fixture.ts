@@ -18,9 +18,9 @@ export function json(body: (req: http.IncomingMessage) => unknown, headers: Reco
 
 /**
  * A proxy with one shadow route `rooms` (GET /api/rooms/:id) over a legacy and a rooms upstream,
- * no noise learning; `route` adds YAML keys to the route, `comparisons` to comparisons:.
+ * no noise learning unless `shadow` sets its keys; `route` adds YAML keys to the route, `comparisons` to comparisons:.
  */
-export async function startShadowFixture(t: Test, opts: { legacy: Handler; candidate: Handler; route?: string; comparisons?: string }) {
+export async function startShadowFixture(t: Test, opts: { legacy: Handler; candidate: Handler; route?: string; comparisons?: string; shadow?: string }) {
   const legacy = await startUpstream('legacy', opts.legacy);
   const rooms = await startUpstream('rooms', opts.candidate);
   const dir = t.testdir();
@@ -34,7 +34,7 @@ export async function startShadowFixture(t: Test, opts: { legacy: Handler; candi
     match: GET /api/rooms/:id
     service: rooms
     stage: shadow
-    shadow: { noiseWarmup: 0, noiseSample: 0% }
+    shadow: { ${opts.shadow ?? 'noiseWarmup: 0, noiseSample: 0%'} }
 ${opts.route ?? ''}`,
   });
   t.teardown(async () => {
