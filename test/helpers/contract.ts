@@ -8,6 +8,7 @@ import type { Test } from 'tap';
 import { Pool } from 'undici';
 import { MIGRATIONS_TABLE } from '../../migrations/migrate.ts';
 import { buildComparator, compareCandidateError } from '../../proxy/comparison/compare.ts';
+import { decodeResponse } from '../../proxy/comparison/decode-body.ts';
 import { createNoiseLearner, type NoiseEntry } from '../../proxy/comparison/noise.ts';
 import type { RulesInput } from '../../proxy/comparison/rules.ts';
 import type { CapturedResponse, ComparisonResult, Difference } from '../../proxy/comparison/types.ts';
@@ -206,12 +207,14 @@ export async function runContract(t: Test, options: ContractOptions): Promise<Co
   const noise = learner.optionsFor(route.name);
   const compareLive = buildComparator(route.compare, noise);
   const compareRecorded = buildComparator(withTimestampsNormalized(route.compare), noise);
+  // a recording made before answers were stored decoded still holds the compressed bytes
+  const recordings = await Promise.all(exchanges.map((e) => (e.response && !e.response.truncated ? toCaptured(e.response, config.comparisons.captureLimit) : undefined)));
   const samples = exchanges.map((exchange, i): SampleCheck => {
     const { legacy: l, service: s, skipped } = answers[i];
     if (skipped) return { exchange, stub: false, skipped };
     const stub = s !== undefined && !(s instanceof Error) && s.response.status === 501 && s.response.body.includes(NOT_IMPLEMENTED_TAG);
     const check: SampleCheck = { exchange, stub };
-    const recorded = exchange.response && !exchange.response.truncated ? toCaptured(exchange.response) : undefined;
+    const recorded = recordings[i];
     if (recorded) check.recorded = s instanceof Error ? compareCandidateError(s) : compareRecorded(recorded, s!.response);
     if (l instanceof Error) check.live = { outcome: 'skipped', differences: [], noise: [], reason: `legacy gave no answer: ${l.message}` };
     else if (l) {
@@ -302,13 +305,15 @@ function toCall(exchange: RecordedExchange, captureLimit: number) {
   };
 }
 
-function toCaptured(response: StoredResponse): CapturedResponse {
-  return {
+function toCaptured(response: StoredResponse, captureLimit: number): Promise<CapturedResponse> {
+  const captured: CapturedResponse = {
     status: response.status,
     headers: response.headers,
     body: Buffer.from(response.body, response.bodyEncoding === 'base64' ? 'base64' : 'utf8'),
     truncated: response.truncated,
   };
+  if (response.decodedFrom) captured.decodedFrom = response.decodedFrom;
+  return decodeResponse(captured, captureLimit);
 }
 
 function toValueOrError<T>(result: PromiseSettledResult<T>): T | Error {
