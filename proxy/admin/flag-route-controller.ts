@@ -13,7 +13,8 @@ export interface FlagRouteControllerOptions {
   /** the config requests currently see (it changes on reload) */
   config: () => Config;
   rates: RateTracker;
-  store: ComparisonStore | null;
+  /** where comparisons are (a reload may open it); null: none */
+  store: () => ComparisonStore | null;
   metrics?: ProxyMetrics;
 }
 
@@ -87,8 +88,9 @@ export function createFlagRouteController({ config, rates, store, metrics }: Fla
         const share = await shareOf(route.flag, flags);
         if (share?.percent !== undefined) metrics?.setShare(route.name, share.enabled ? share.percent : 0);
         let parity: number | null = null;
-        if (store && (route.stage === 'shadow' || route.shadow.reverse)) {
-          const report = await buildStoredParityReport(store, { route: route.name, since: Date.now() - HOUR });
+        const comparisons = store();
+        if (comparisons && (route.stage === 'shadow' || route.shadow.reverse)) {
+          const report = await buildStoredParityReport(comparisons, { route: route.name, since: Date.now() - HOUR });
           parity = report.routes[0]?.parity ?? null;
         }
         out.push({
