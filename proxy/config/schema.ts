@@ -94,8 +94,12 @@ export interface ShadowConfig {
   noiseDelayMs: number;
 }
 
-/** Where a context field is read from in the request. */
-export type RequestSource = { header: string } | { cookie: string };
+/**
+ * Where a context field is read from in the request: a header, a cookie by its exact name, or
+ * the first cookie whose name starts with a prefix (WordPress names its login cookie
+ * wordpress_logged_in_<hash of the site URL>, so its name differs from site to site).
+ */
+export type RequestSource = { header: string } | { cookie: string } | { cookiePrefix: string };
 
 export interface RouteConfig {
   /** unique, also the default flag name */
@@ -300,7 +304,7 @@ export const KNOWN_KEYS = {
   flags: ['file', 'unleash'],
   unleash: ['url', 'token', 'appName', 'refreshInterval', 'backupDir', 'adminToken', 'project', 'environment'],
   context: ['userId', 'sessionId', 'properties'],
-  source: ['header', 'cookie'],
+  source: ['header', 'cookie', 'cookiePrefix'],
   testers: ['secret'],
   log: ['level'],
   route: ['name', 'match', 'service', 'flag', 'stage', 'shadow', 'compare', 'record', 'limit', 'rollout'],

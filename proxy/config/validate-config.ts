@@ -307,7 +307,7 @@ class Reader {
   private readSource(map: YAMLMap, key: string, at: string): RequestSource | undefined {
     const node = this.child(map, key);
     if (node === undefined) return undefined;
-    const fix = `write ${key}: { header: x-user-id } or ${key}: { cookie: PHPSESSID }`;
+    const fix = `write ${key}: { header: x-user-id }, ${key}: { cookie: PHPSESSID } or ${key}: { cookiePrefix: wordpress_logged_in_ }`;
     if (!isMap(node)) {
       this.report(node, at, `must be a mapping; ${fix}`);
       return undefined;
@@ -315,11 +315,27 @@ class Reader {
     this.assertKeys(node, at, KNOWN_KEYS.source);
     const header = this.readString(node, 'header', `${at}.header`);
     const cookie = this.readString(node, 'cookie', `${at}.cookie`);
-    if ((header === undefined) === (cookie === undefined)) {
-      this.report(node, at, `give exactly one of header or cookie; ${fix}`);
+    const cookiePrefix = this.readString(node, 'cookiePrefix', `${at}.cookiePrefix`);
+    const given = [header, cookie, cookiePrefix].filter((v) => v !== undefined).length;
+    if (given !== 1) {
+      this.report(node, at, `give exactly one of header, cookie or cookiePrefix; ${fix}`);
       return undefined;
     }
-    return header !== undefined ? { header: header.toLowerCase() } : { cookie: cookie as string };
+    if (header !== undefined) return { header: header.toLowerCase() };
+    if (cookie !== undefined) {
+      // a cookie name is matched exactly: "wordpress_logged_in_*" would never be found
+      if (cookie.endsWith('*')) {
+        const start = cookie.replace(/\*+$/, '');
+        this.report(this.child(node, 'cookie'), `${at}.cookie`, `a cookie name is matched exactly; for the first cookie whose name starts with "${start}" write cookiePrefix: ${start}`);
+        return undefined;
+      }
+      return { cookie };
+    }
+    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(cookiePrefix as string)) {
+      this.report(this.child(node, 'cookiePrefix'), `${at}.cookiePrefix`, `"${cookiePrefix}" is not the start of a cookie name (letters, digits and !#$%&'*+-.^_\`|~, at least one); write e.g. cookiePrefix: wordpress_logged_in_`);
+      return undefined;
+    }
+    return { cookiePrefix: cookiePrefix as string };
   }
 
   private readRoutes(root: YAMLMap, services: Record<string, URL>, declared: ReadonlySet<string>): RouteConfig[] {
