@@ -101,6 +101,14 @@ export interface ShadowConfig {
  */
 export type RequestSource = { header: string } | { cookie: string } | { cookiePrefix: string };
 
+/**
+ * routes.yaml route `query:` — what one query parameter must hold, read as PHP fills $_GET
+ * (proxy/routing/read-query.ts). value: the exact value, where a whole /-separated segment
+ * written :name stands for any one non-empty segment; regex: a JavaScript regular expression.
+ * ignoreCase: for applications that match the value case-insensitively (WordPress's REST routes).
+ */
+export type QueryCondition = { value: string; ignoreCase: boolean } | { regex: string; ignoreCase: boolean };
+
 export interface RouteConfig {
   /** unique, also the default flag name */
   name: string;
@@ -108,6 +116,8 @@ export interface RouteConfig {
   methods: readonly string[];
   /** find-my-way path pattern, e.g. /api/rooms/:id */
   path: string;
+  /** query parameters that must all hold too, by name; empty: the path alone decides */
+  query: Readonly<Record<string, QueryCondition>>;
   /** the candidate upstream (a key of services) */
   service: string;
   /** the Unleash flag that decides the share; defaults to name */
@@ -307,7 +317,8 @@ export const KNOWN_KEYS = {
   source: ['header', 'cookie', 'cookiePrefix'],
   testers: ['secret'],
   log: ['level'],
-  route: ['name', 'match', 'service', 'flag', 'stage', 'shadow', 'compare', 'record', 'limit', 'rollout'],
+  route: ['name', 'match', 'query', 'service', 'flag', 'stage', 'shadow', 'compare', 'record', 'limit', 'rollout'],
+  queryCondition: ['value', 'regex', 'ignoreCase'],
   rollout: ['steps', 'interval', 'minRequests', 'maxErrorRate', 'maxP99', 'minParity'],
 } as const;
 
