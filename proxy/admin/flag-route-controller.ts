@@ -6,6 +6,7 @@ import type { RateTracker } from '../metrics/rate-tracker.ts';
 import { createUnleashAdmin, type UnleashAdmin } from '../flags/unleash-admin.ts';
 import type { ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import { buildStoredParityReport } from '../parity/build-parity-report.ts';
+import { describeQuery } from '../routing/query-condition.ts';
 import type { ComparisonStore } from '../parity/comparison-store.ts';
 import type { Change, RouteController, RouteStatus } from './route-controller.ts';
 
@@ -95,7 +96,7 @@ export function createFlagRouteController({ config, rates, store, metrics }: Fla
         }
         out.push({
           name: route.name,
-          match: `${route.methods.join(',')} ${route.path}`,
+          match: `${route.methods.join(',')} ${route.path}${describeQuery(route.query)}`,
           service: route.service,
           stage: route.stage,
           flag: route.flag,

@@ -25,7 +25,7 @@ import {
   type ShadowConfig,
 } from './schema.ts';
 import { validateRules, type RulesInput } from '../comparison/rules.ts';
-import { buildQueryPattern, findBadPlaceholder } from '../routing/query-condition.ts';
+import { buildQueryPattern, describeQuery, findBadPlaceholder } from '../routing/query-condition.ts';
 import { closest } from '../util/closest.ts';
 import { parseDuration } from '../util/parse-duration.ts';
 
@@ -392,13 +392,13 @@ class Reader {
       }
       const query = this.readQuery(item, at);
       if (parsed && query) {
-        const described = Object.entries(query).map(([n, c]) => ('value' in c ? `${n}=${c.value}` : `${n}~/${c.regex}/`) + (c.ignoreCase ? ' (any case)' : ''));
-        const conditions = described.length > 0 ? ` with query ${described.join(' and ')}` : '';
+        const conditions = describeQuery(query);
         for (const method of parsed.methods) {
-          const key = `${method} ${parsed.path.replace(/:[^/]+/g, ':')}?${[...described].sort().join('&')}`;
+          // the same conditions in another order are the same route
+          const key = `${method} ${parsed.path.replace(/:[^/]+/g, ':')} ${JSON.stringify(Object.entries(query).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
           const prev = byMatch.get(key);
           if (prev) {
-            this.report(this.child(item, 'match'), `${at}.match`, `"${method} ${parsed.path}"${conditions} is already matched by route "${prev.name}" (line ${prev.line}); each method and path (and query) may belong to one route only, remove or change one`);
+            this.report(this.child(item, 'match'), `${at}.match`, `"${method} ${parsed.path}${conditions}" is already matched by route "${prev.name}" (line ${prev.line}); each method and path (and query) may belong to one route only, remove or change one`);
           } else byMatch.set(key, { name: name ?? at, line });
         }
       }

@@ -1,4 +1,4 @@
-import type { QueryCondition } from '../config/schema.ts';
+import type { QueryCondition, RouteConfig } from '../config/schema.ts';
 
 /** A segment written :name in a query value: any one non-empty segment, as in a route's path. */
 const PLACEHOLDER = /^:[A-Za-z_][A-Za-z0-9_]*$/;
@@ -20,4 +20,10 @@ export function buildQueryPattern(condition: QueryCondition): RegExp {
 /** A segment that starts with ":" but is no :name, e.g. ":" or ":1" (a literal colon elsewhere is fine). */
 export function findBadPlaceholder(value: string): string | undefined {
   return value.split('/').find((segment) => segment.startsWith(':') && !PLACEHOLDER.test(segment));
+}
+
+/** A route's query conditions as people read them: `?rest_route=/wp/v2/posts/:id&page~/^x$/i`; '' for none. */
+export function describeQuery(query: RouteConfig['query']): string {
+  const parts = Object.entries(query).map(([name, c]) => ('value' in c ? `${name}=${c.value}` : `${name}~/${c.regex}/`) + (c.ignoreCase ? 'i' : ''));
+  return parts.length > 0 ? `?${parts.join('&')}` : '';
 }
