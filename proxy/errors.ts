@@ -165,6 +165,12 @@ export const errors = {
       400,
       'the request path has an encoded control character (%00-%1F or %7F), which no route may carry: remove it',
     ),
+  unreadableQuery: () =>
+    new StranglerError(
+      'STRANGLER_ERR_UNREADABLE_QUERY',
+      400,
+      'the query cannot be read as the application reads it (a #, an encoded control character in a routed parameter, or more than 1000 parameters): remove it',
+    ),
   pathFragment: () =>
     new StranglerError(
       'STRANGLER_ERR_PATH_FRAGMENT',

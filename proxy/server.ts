@@ -29,7 +29,7 @@ export interface Proxy {
   readonly server: http.Server;
   /** the state requests currently see */
   readonly state: ProxyState;
-  /** where comparisons are stored; null when no route compared at start */
+  /** where comparisons are stored; null until a route compares (at start or after a reload) */
   readonly store: ComparisonStore | null;
   readonly metrics: ProxyMetrics;
   readonly rates: RateTracker;
@@ -48,7 +48,8 @@ export interface ProxyOptions {
   logger: Logger;
   /**
    * Where comparisons go. Default: opened from config.comparisons.database when a route compares
-   * (stage shadow, or canary with shadow.reverse); null keeps them in memory counters only.
+   * (stage shadow, or canary with shadow.reverse), at start or at the reload that adds the first
+   * such route; null keeps them in memory counters only.
    */
   store?: ComparisonStore | null;
 }
@@ -56,11 +57,11 @@ export interface ProxyOptions {
 export async function buildProxy(config: Config, { logger, store: givenStore }: ProxyOptions): Promise<Proxy> {
   const forwarder = createForwarder(logger);
   const ownsStore = givenStore === undefined;
-  const store = ownsStore ? await openConfiguredStore(config, logger) : givenStore;
+  let store = ownsStore ? await openConfiguredStore(config, logger) : givenStore;
   const metrics = createProxyMetrics();
   const rates = createRateTracker();
   const stepStats = createStepStats();
-  const shadow: ShadowRunner = createShadowRunner({ logger, store, onOutcome: (route, outcome) => metrics.recordComparison(route, outcome) });
+  const shadow: ShadowRunner = createShadowRunner({ logger, store: () => store, onOutcome: (route, outcome) => metrics.recordComparison(route, outcome) });
   const recorder = createTrafficRecorder(logger);
   const shedder = createLoadShedder();
   // breakers live as long as the proxy: a reload does not forget a failing service
@@ -257,7 +258,9 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
 
   return {
     server,
-    store,
+    get store() {
+      return store;
+    },
     metrics,
     rates,
     stepStats,
@@ -268,9 +271,8 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
       const old = state;
       const flagsChanged = JSON.stringify(next.flags) !== JSON.stringify(old.config.flags);
       const flags: FlagSource = flagsChanged ? await createFlagSource(next.flags, { logger, flagNames: flagNamesOf(next) }) : old.flags;
-      if (store === null && ownsStore && comparesAnyRoute(next)) {
-        logger.warn({ file: next.file }, 'a route now compares, but comparisons are stored only when the proxy starts with such a route; restart the proxy to store them');
-      }
+      // opened before the new routes apply, so their first copies are stored too
+      if (store === null && ownsStore && comparesAnyRoute(next)) store = await openConfiguredStore(next, logger);
       state = stateFor(next, flags);
       applyServerLimits(server, next.limits);
       if (next.limits.maxHeaderSize !== old.config.limits.maxHeaderSize) {

@@ -6,6 +6,7 @@ import type { RateTracker } from '../metrics/rate-tracker.ts';
 import { createUnleashAdmin, type UnleashAdmin } from '../flags/unleash-admin.ts';
 import type { ProxyMetrics } from '../metrics/proxy-metrics.ts';
 import { buildStoredParityReport } from '../parity/build-parity-report.ts';
+import { describeQuery } from '../routing/query-condition.ts';
 import type { ComparisonStore } from '../parity/comparison-store.ts';
 import type { Change, RouteController, RouteStatus } from './route-controller.ts';
 
@@ -13,7 +14,8 @@ export interface FlagRouteControllerOptions {
   /** the config requests currently see (it changes on reload) */
   config: () => Config;
   rates: RateTracker;
-  store: ComparisonStore | null;
+  /** where comparisons are (a reload may open it); null: none */
+  store: () => ComparisonStore | null;
   metrics?: ProxyMetrics;
 }
 
@@ -87,13 +89,14 @@ export function createFlagRouteController({ config, rates, store, metrics }: Fla
         const share = await shareOf(route.flag, flags);
         if (share?.percent !== undefined) metrics?.setShare(route.name, share.enabled ? share.percent : 0);
         let parity: number | null = null;
-        if (store && (route.stage === 'shadow' || route.shadow.reverse)) {
-          const report = await buildStoredParityReport(store, { route: route.name, since: Date.now() - HOUR });
+        const comparisons = store();
+        if (comparisons && (route.stage === 'shadow' || route.shadow.reverse)) {
+          const report = await buildStoredParityReport(comparisons, { route: route.name, since: Date.now() - HOUR });
           parity = report.routes[0]?.parity ?? null;
         }
         out.push({
           name: route.name,
-          match: `${route.methods.join(',')} ${route.path}`,
+          match: `${route.methods.join(',')} ${route.path}${describeQuery(route.query)}`,
           service: route.service,
           stage: route.stage,
           flag: route.flag,

@@ -33,7 +33,7 @@ export async function startAdmin(proxy: Proxy, config: Config, logger: Logger): 
   if (target.kind === 'sqlite') mkdirSync(path.dirname(target.filename), { recursive: true });
   const db = createDb(database);
   await migrateWhenFree(db);
-  const flagController = createFlagRouteController({ config: () => proxy.state.config, rates: proxy.rates, store: proxy.store, metrics: proxy.metrics });
+  const flagController = createFlagRouteController({ config: () => proxy.state.config, rates: proxy.rates, store: () => proxy.store, metrics: proxy.metrics });
   const audit = createAuditLog(db);
   const rollouts = createRolloutDriver({
     db,
@@ -41,7 +41,7 @@ export async function startAdmin(proxy: Proxy, config: Config, logger: Logger): 
     controller: flagController,
     audit,
     stats: proxy.stepStats,
-    store: proxy.store,
+    store: () => proxy.store,
     logger: logger.child({ component: 'rollout' }),
     metrics: proxy.metrics,
     holder: `${os.hostname()}:${process.pid}`,

@@ -94,8 +94,20 @@ export interface ShadowConfig {
   noiseDelayMs: number;
 }
 
-/** Where a context field is read from in the request. */
-export type RequestSource = { header: string } | { cookie: string };
+/**
+ * Where a context field is read from in the request: a header, a cookie by its exact name, or
+ * the first cookie whose name starts with a prefix (WordPress names its login cookie
+ * wordpress_logged_in_<hash of the site URL>, so its name differs from site to site).
+ */
+export type RequestSource = { header: string } | { cookie: string } | { cookiePrefix: string };
+
+/**
+ * routes.yaml route `query:` — what one query parameter must hold, read as PHP fills $_GET
+ * (proxy/routing/read-query.ts). value: the exact value, where a whole /-separated segment
+ * written :name stands for any one non-empty segment; regex: a JavaScript regular expression.
+ * ignoreCase: for applications that match the value case-insensitively (WordPress's REST routes).
+ */
+export type QueryCondition = { value: string; ignoreCase: boolean } | { regex: string; ignoreCase: boolean };
 
 export interface RouteConfig {
   /** unique, also the default flag name */
@@ -104,6 +116,8 @@ export interface RouteConfig {
   methods: readonly string[];
   /** find-my-way path pattern, e.g. /api/rooms/:id */
   path: string;
+  /** query parameters that must all hold too, by name; empty: the path alone decides */
+  query: Readonly<Record<string, QueryCondition>>;
   /** the candidate upstream (a key of services) */
   service: string;
   /** the Unleash flag that decides the share; defaults to name */
@@ -300,10 +314,11 @@ export const KNOWN_KEYS = {
   flags: ['file', 'unleash'],
   unleash: ['url', 'token', 'appName', 'refreshInterval', 'backupDir', 'adminToken', 'project', 'environment'],
   context: ['userId', 'sessionId', 'properties'],
-  source: ['header', 'cookie'],
+  source: ['header', 'cookie', 'cookiePrefix'],
   testers: ['secret'],
   log: ['level'],
-  route: ['name', 'match', 'service', 'flag', 'stage', 'shadow', 'compare', 'record', 'limit', 'rollout'],
+  route: ['name', 'match', 'query', 'service', 'flag', 'stage', 'shadow', 'compare', 'record', 'limit', 'rollout'],
+  queryCondition: ['value', 'regex', 'ignoreCase'],
   rollout: ['steps', 'interval', 'minRequests', 'maxErrorRate', 'maxP99', 'minParity'],
 } as const;
 

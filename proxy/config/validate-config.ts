@@ -14,6 +14,7 @@ import {
   type Config,
   type ContextConfig,
   type FlagsConfig,
+  type QueryCondition,
   type RequestSource,
   type RouteConfig,
   SAFE_METHODS,
@@ -24,6 +25,7 @@ import {
   type ShadowConfig,
 } from './schema.ts';
 import { validateRules, type RulesInput } from '../comparison/rules.ts';
+import { buildQueryPattern, describeQuery, findBadPlaceholder } from '../routing/query-condition.ts';
 import { closest } from '../util/closest.ts';
 import { parseDuration } from '../util/parse-duration.ts';
 
@@ -307,7 +309,7 @@ class Reader {
   private readSource(map: YAMLMap, key: string, at: string): RequestSource | undefined {
     const node = this.child(map, key);
     if (node === undefined) return undefined;
-    const fix = `write ${key}: { header: x-user-id } or ${key}: { cookie: PHPSESSID }`;
+    const fix = `write ${key}: { header: x-user-id }, ${key}: { cookie: PHPSESSID } or ${key}: { cookiePrefix: wordpress_logged_in_ }`;
     if (!isMap(node)) {
       this.report(node, at, `must be a mapping; ${fix}`);
       return undefined;
@@ -315,11 +317,27 @@ class Reader {
     this.assertKeys(node, at, KNOWN_KEYS.source);
     const header = this.readString(node, 'header', `${at}.header`);
     const cookie = this.readString(node, 'cookie', `${at}.cookie`);
-    if ((header === undefined) === (cookie === undefined)) {
-      this.report(node, at, `give exactly one of header or cookie; ${fix}`);
+    const cookiePrefix = this.readString(node, 'cookiePrefix', `${at}.cookiePrefix`);
+    const given = [header, cookie, cookiePrefix].filter((v) => v !== undefined).length;
+    if (given !== 1) {
+      this.report(node, at, `give exactly one of header, cookie or cookiePrefix; ${fix}`);
       return undefined;
     }
-    return header !== undefined ? { header: header.toLowerCase() } : { cookie: cookie as string };
+    if (header !== undefined) return { header: header.toLowerCase() };
+    if (cookie !== undefined) {
+      // a cookie name is matched exactly: "wordpress_logged_in_*" would never be found
+      if (cookie.endsWith('*')) {
+        const start = cookie.replace(/\*+$/, '');
+        this.report(this.child(node, 'cookie'), `${at}.cookie`, `a cookie name is matched exactly; for the first cookie whose name starts with "${start}" write cookiePrefix: ${start}`);
+        return undefined;
+      }
+      return { cookie };
+    }
+    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(cookiePrefix as string)) {
+      this.report(this.child(node, 'cookiePrefix'), `${at}.cookiePrefix`, `"${cookiePrefix}" is not the start of a cookie name (letters, digits and !#$%&'*+-.^_\`|~, at least one); write e.g. cookiePrefix: wordpress_logged_in_`);
+      return undefined;
+    }
+    return { cookiePrefix: cookiePrefix as string };
   }
 
   private readRoutes(root: YAMLMap, services: Record<string, URL>, declared: ReadonlySet<string>): RouteConfig[] {
@@ -372,12 +390,15 @@ class Reader {
         if (typeof result === 'string') this.report(this.child(item, 'match'), `${at}.match`, result);
         else parsed = result;
       }
-      if (parsed) {
+      const query = this.readQuery(item, at);
+      if (parsed && query) {
+        const conditions = describeQuery(query);
         for (const method of parsed.methods) {
-          const key = `${method} ${parsed.path.replace(/:[^/]+/g, ':')}`;
+          // the same conditions in another order are the same route
+          const key = `${method} ${parsed.path.replace(/:[^/]+/g, ':')} ${JSON.stringify(Object.entries(query).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
           const prev = byMatch.get(key);
           if (prev) {
-            this.report(this.child(item, 'match'), `${at}.match`, `"${method} ${parsed.path}" is already matched by route "${prev.name}" (line ${prev.line}); each method and path may belong to one route only, remove or change one`);
+            this.report(this.child(item, 'match'), `${at}.match`, `"${method} ${parsed.path}${conditions}" is already matched by route "${prev.name}" (line ${prev.line}); each method and path (and query) may belong to one route only, remove or change one`);
           } else byMatch.set(key, { name: name ?? at, line });
         }
       }
@@ -390,11 +411,83 @@ class Reader {
       if (service && this.sandboxes.has(service)) {
         this.report(this.child(item, 'service'), `${at}.service`, `"${service}" is a sandbox (it only takes copies of writes); name the real service here and the sandbox under shadow.writes`);
       }
-      if (name && parsed && service && services[service] && stage && shadow && compare) {
-        routes.push({ name, methods: parsed.methods, path: parsed.path, service, flag: flag ?? name, line, stage, shadow, compare, record, limit, rollout: rollout ?? null });
+      if (name && parsed && query && service && services[service] && stage && shadow && compare) {
+        routes.push({ name, methods: parsed.methods, path: parsed.path, query, service, flag: flag ?? name, line, stage, shadow, compare, record, limit, rollout: rollout ?? null });
       }
     });
     return routes;
+  }
+
+  /**
+   * `query: { rest_route: /wp/v2/posts/:id }`, or per parameter the long form `{ value | regex,
+   * ignoreCase }`: names as PHP's $_GET holds them, values that can match something.
+   */
+  private readQuery(item: YAMLMap, at: string): Record<string, QueryCondition> | undefined {
+    const node = this.child(item, 'query');
+    const query: Record<string, QueryCondition> = {};
+    if (node === undefined) return query;
+    const where = `${at}.query`;
+    const example = 'e.g. query: { rest_route: /wp/v2/categories }';
+    if (!isMap(node) || node.items.length === 0) {
+      this.report(node, where, `must be a mapping of query parameters to values, ${example}`);
+      return undefined;
+    }
+    const before = this.problems.length;
+    for (const pair of node.items) {
+      const name = isScalar(pair.key) ? String(pair.key.value) : '';
+      const atName = `${where}.${name}`;
+      // PHP stores "rest.route" and "rest route" as rest_route, and "a[b]" as an array
+      const php = name.replace(/^ +/, '').replace(/[ .]/g, '_');
+      if (!name || /[\x00-\x1f\x7f[]/.test(name)) {
+        this.report(pair.key as Node, atName, `"${name}" is not a parameter name PHP's $_GET can hold a text value under (no brackets or control characters); ${example}`);
+        continue;
+      }
+      if (php !== name) {
+        this.report(pair.key as Node, atName, `PHP reads the parameter "${name}" as "${php}" (spaces and dots become _); write ${php}`);
+        continue;
+      }
+      const condition = this.readQueryCondition(pair.value as Node | null, atName);
+      if (condition) query[name] = condition;
+    }
+    return this.problems.length === before ? query : undefined;
+  }
+
+  private readQueryCondition(node: Node | null, at: string): QueryCondition | undefined {
+    let condition: QueryCondition | undefined;
+    if (isScalar(node) && (typeof node.value === 'string' || typeof node.value === 'number')) condition = { value: String(node.value), ignoreCase: false };
+    else if (isMap(node)) {
+      this.assertKeys(node, at, KNOWN_KEYS.queryCondition);
+      const value = this.readString(node, 'value', `${at}.value`);
+      const regex = this.readString(node, 'regex', `${at}.regex`);
+      const ignoreCase = this.readBoolean(node, 'ignoreCase', `${at}.ignoreCase`) ?? false;
+      if ((value === undefined) === (regex === undefined)) {
+        this.report(node, at, 'give exactly one of value or regex, e.g. { value: /wp/v2/posts/:id } or { regex: "^/wp/v2/categories/?$", ignoreCase: true }');
+        return undefined;
+      }
+      condition = value !== undefined ? { value, ignoreCase } : { regex: regex as string, ignoreCase };
+    } else {
+      this.report(node, at, 'must be the value (text), or { value: …, ignoreCase: true } or { regex: …, ignoreCase: true }');
+      return undefined;
+    }
+    if ('value' in condition) {
+      const bad = findBadPlaceholder(condition.value);
+      if (bad !== undefined) {
+        this.report(node, at, `"${bad}" is not a placeholder; a whole segment written :name (letters, digits, _) matches any one segment, e.g. /wp/v2/posts/:id`);
+        return undefined;
+      }
+      if (/[\x00-\x1f\x7f]/.test(condition.value)) {
+        this.report(node, at, 'a value with a control character can never match: a request carrying one is refused (STRANGLER_ERR_UNREADABLE_QUERY)');
+        return undefined;
+      }
+    } else {
+      try {
+        buildQueryPattern(condition);
+      } catch (err) {
+        this.report(node, at, `"${condition.regex}" is not a regular expression (${(err as Error).message}); write e.g. regex: "^/wp/v2/categories/?$"`);
+        return undefined;
+      }
+    }
+    return condition;
   }
 
   private readStage(item: YAMLMap, at: string): RouteStage | undefined {
@@ -810,7 +903,7 @@ export function parseMatch(match: string): { methods: string[]; path: string } |
   if (bad.length) return `unknown method ${bad.join(', ')} in "${match}"; ${fix}`;
   const p = m[2];
   if (!p.startsWith('/')) return `path "${p}" must start with /; ${fix}`;
-  if (p.includes('?')) return `path "${p}" has a query string; match paths only (queries are passed through unchanged)`;
+  if (p.includes('?')) return `path "${p}" has a query string; match the path here and the parameters under query:, e.g. match: "GET /" and query: { rest_route: /wp/v2/categories }`;
   if (/:(?![A-Za-z_])/.test(p)) return `path "${p}" has a parameter without a name; write :id`;
   return { methods: [...new Set(methods)], path: p };
 }

@@ -5,7 +5,7 @@ import { buildContext } from '../flags/build-context.ts';
 import type { FlagSource } from '../flags/flag-source.ts';
 import type { ForwardPlan, Forwarder } from '../forward/forwarder.ts';
 import { respondWithError } from '../forward/upstream-error.ts';
-import { BAD_REQUEST_TARGET, type RouteTable } from '../routing/route-table.ts';
+import { BAD_REQUEST_TARGET, UNREADABLE_QUERY, type RouteTable } from '../routing/route-table.ts';
 import { buildPathError, isPathRejection, normalizePath } from '../routing/normalize-path.ts';
 import type { Redactor } from '../parity/redact.ts';
 import type { TrafficRecorder } from '../record/traffic-recorder.ts';
@@ -148,6 +148,7 @@ export const matchRoute: Stage = (exchange, { config, routes }) => {
   req.url = target;
   const found = routes.match(req.method ?? 'GET', target);
   if (found === BAD_REQUEST_TARGET) return reject(exchange, 'bad-target', errors.badRequestTarget());
+  if (found === UNREADABLE_QUERY) return reject(exchange, 'bad-target', errors.unreadableQuery());
   exchange.route = found?.route ?? null;
   return true;
 };

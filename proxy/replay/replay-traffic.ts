@@ -9,7 +9,7 @@ import type { ComparisonStore } from '../parity/comparison-store.ts';
 import { REDACTED, storeResponse, type Redactor } from '../parity/redact.ts';
 import type { ComparisonRecord, ParityReport, RecordedExchange } from '../parity/records.ts';
 import { LEGACY } from '../pipeline/exchange.ts';
-import { BAD_REQUEST_TARGET, buildRouteTable } from '../routing/route-table.ts';
+import { buildRouteTable } from '../routing/route-table.ts';
 import { callUpstream, type CopyAnswer } from '../shadow/call-upstream.ts';
 import { COPY_HEADER } from '../shadow/shadow-runner.ts';
 
@@ -69,7 +69,7 @@ export async function replayTraffic(options: ReplayOptions): Promise<ReplayResul
     const named = exchange.route ? byName.get(exchange.route) : undefined;
     if (named) return named;
     const found = table.match(exchange.request.method, exchange.request.url);
-    return found && found !== BAD_REQUEST_TARGET ? found.route : undefined;
+    return found && typeof found === 'object' ? found.route : undefined;
   };
 
   const replayOne = async (exchange: RecordedExchange): Promise<void> => {

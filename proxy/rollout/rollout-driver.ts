@@ -45,7 +45,8 @@ export interface RolloutDriverOptions {
   controller: RouteController;
   audit: { append(entry: AuditEntry): Promise<void> };
   stats: StepStats;
-  store: ComparisonStore | null;
+  /** where comparisons are (a reload may open it); null: minParity is not judged */
+  store: () => ComparisonStore | null;
   logger: Logger;
   metrics?: ProxyMetrics;
   /** this proxy's name in the lease */
@@ -121,8 +122,9 @@ export function createRolloutDriver(options: RolloutDriverOptions): RolloutDrive
       if (plan.maxP99Ratio !== null && service.p99Ms !== null && legacy.p99Ms !== null && legacy.requests >= plan.minRequests && service.p99Ms > legacy.p99Ms * plan.maxP99Ratio) {
         return rollBack(state, plan, `service p99 ${service.p99Ms.toFixed(0)} ms is more than ${plan.maxP99Ratio}x legacy's ${legacy.p99Ms.toFixed(0)} ms`);
       }
-      if (plan.minParity !== null && store) {
-        const parity = (await buildStoredParityReport(store, { route: route.name, since: state.stepStartedAt })).routes[0];
+      const comparisons = store();
+      if (plan.minParity !== null && comparisons) {
+        const parity = (await buildStoredParityReport(comparisons, { route: route.name, since: state.stepStartedAt })).routes[0];
         if (parity && parity.parity !== null && parity.parity < plan.minParity) {
           return rollBack(state, plan, `parity ${parity.parity.toFixed(2)} % over ${parity.compared} comparisons is below minParity ${plan.minParity} %`);
         }

@@ -49,8 +49,11 @@ export interface ShadowStats {
 
 export interface ShadowRunnerOptions {
   logger: Logger;
-  /** null: comparisons are counted but not stored */
-  store: ComparisonStore | null;
+  /**
+   * where comparisons go, read at each copy: a store opened by a hot reload (the first route
+   * that compares) takes them from the next copy on. null: comparisons are counted but not stored
+   */
+  store: () => ComparisonStore | null;
   /** every outcome, for metrics */
   onOutcome?: (route: string, outcome: ComparisonOutcome) => void;
 }
@@ -124,7 +127,7 @@ export function createShadowRunner({ logger, store, onOutcome }: ShadowRunnerOpt
           const learned = learner.observe(route.name, first, response);
           if (learned.length > 0) logger.info({ route: route.name, noise: learned }, 'noise learned: legacy answers these differently to the same request');
           // counts change with every observation; the store keeps only the latest per route
-          store?.saveNoise(route.name, learner.report(route.name).entries);
+          store()?.saveNoise(route.name, learner.report(route.name).entries);
         })
         .catch((err: unknown) => logger.debug({ route: route.name, err }, 'noise call failed'))
         .finally(() => {
@@ -146,7 +149,7 @@ export function createShadowRunner({ logger, store, onOutcome }: ShadowRunnerOpt
     stats.skipped[reason]++;
     stats.outcomes.skipped++;
     onOutcome?.(route.name, 'skipped');
-    store?.count(route.name, 'shadow', 'skipped', reason);
+    store()?.count(route.name, 'shadow', 'skipped', reason);
     logger.debug({ route: route.name, reason, detail }, 'copy skipped');
   };
 
@@ -197,7 +200,7 @@ export function createShadowRunner({ logger, store, onOutcome }: ShadowRunnerOpt
       stats.started++;
       stats.inFlight++;
       if (stats.inFlight > stats.highWater) stats.highWater = stats.inFlight;
-      const run = new CopyRun(exchange, route, copyTo, config, { poolFor, comparatorFor, wantsNoise, learnNoise, learner, store, redactor, logger, stats, onOutcome });
+      const run = new CopyRun(exchange, route, copyTo, config, { poolFor, comparatorFor, wantsNoise, learnNoise, learner, store: store(), redactor, logger, stats, onOutcome });
       exchange.tap = run;
       run.start().finally(finish);
     },

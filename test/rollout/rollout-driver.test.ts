@@ -50,7 +50,7 @@ async function database(t: Test) {
 function driverOn(db: Awaited<ReturnType<Awaited<ReturnType<typeof database>>>>, holder: string) {
   const { controller, calls } = recordingController();
   const stats = createStepStats();
-  const driver = createRolloutDriver({ db, config: () => CONFIG, controller, audit: { append: async () => {} }, stats, store: null, logger: pino({ level: 'silent' }), holder, tickMs: 60_000 });
+  const driver = createRolloutDriver({ db, config: () => CONFIG, controller, audit: { append: async () => {} }, stats, store: () => null, logger: pino({ level: 'silent' }), holder, tickMs: 60_000 });
   return { driver, calls, stats };
 }
 
@@ -110,7 +110,7 @@ routes:
   const replica = async (holder: string) => {
     const { controller, calls } = recordingController();
     const stats = createStepStats();
-    const driver = createRolloutDriver({ db: await open(), config: () => config, controller, audit: { append: async () => {} }, stats, store: null, logger: pino({ level: 'silent' }), holder, tickMs });
+    const driver = createRolloutDriver({ db: await open(), config: () => config, controller, audit: { append: async () => {} }, stats, store: () => null, logger: pino({ level: 'silent' }), holder, tickMs });
     t.teardown(() => driver.close());
     return { driver, calls, stats };
   };
@@ -141,7 +141,7 @@ t.test('every replica shows the plan\'s step in strangler_rollout_step, not only
   t.teardown(() => leader.driver.close());
   const metrics = createProxyMetrics({ collectProcess: false });
   const { controller } = recordingController();
-  const follower = createRolloutDriver({ db: await open(), config: () => CONFIG, controller, audit: { append: async () => {} }, stats: createStepStats(), store: null, logger: pino({ level: 'silent' }), holder: 'replica-2', tickMs: 60_000, metrics });
+  const follower = createRolloutDriver({ db: await open(), config: () => CONFIG, controller, audit: { append: async () => {} }, stats: createStepStats(), store: () => null, logger: pino({ level: 'silent' }), holder: 'replica-2', tickMs: 60_000, metrics });
   t.teardown(() => follower.close());
   const step = async () => /strangler_rollout_step\{route="rooms-get"\} (\d+)/.exec(await metrics.render())?.[1];
 
