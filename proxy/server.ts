@@ -8,6 +8,7 @@ import { createExchange, type Exchange } from './pipeline/exchange.ts';
 import { hasRequestBody } from './forward/hop-by-hop.ts';
 import { checkRequest, decide, forwardPlans, isOverBodyLimit, matchRoute, readTesterOverride, runStages, type ProxyState, type Stage } from './pipeline/stages.ts';
 import { buildPeerTrust } from './forward/forwarded-headers.ts';
+import { buildRedirectRewrites } from './forward/rewrite-redirects.ts';
 import { errors } from './errors.ts';
 import { respondWithError } from './forward/upstream-error.ts';
 import type { Socket } from 'node:net';
@@ -75,6 +76,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
   /** What requests see under one config; the forwarder, runners, breakers and shedder outlive reloads. */
   const stateFor = (next: Config, flags: FlagSource): ProxyState => {
     const trust = buildPeerTrust(next.forwarded.trust);
+    const redirects = buildRedirectRewrites(next);
     return {
       config: next,
       routes: buildRouteTable(next.routes),
@@ -85,8 +87,9 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
       breakers,
       shedder,
       redactor: createRedactor(next.comparisons.redact),
-      plans: forwardPlans(next, breakers, trust),
+      plans: forwardPlans(next, breakers, trust, redirects),
       trust,
+      redirects,
     };
   };
   let state = stateFor(config, await createFlagSource(config.flags, { logger, flagNames: flagNamesOf(config) }));
