@@ -10,6 +10,7 @@ import { createUpgradeForwarder, type UpgradeDone, type UpgradePlan } from './fo
 import { setForwardedHeaders, type PeerTrust } from './forwarded-headers.ts';
 import { hasRequestBody, isHopByHop, namedByConnection, stripHopByHop } from './hop-by-hop.ts';
 import { closeAfterAnswer } from './lingering-close.ts';
+import { REQUEST_ID_HEADER } from './request-id.ts';
 import { isRedirectHeader, rewriteRedirectHeader, type RedirectRewrites } from './rewrite-redirects.ts';
 import { UpstreamDeadlines, type Deadline } from './upstream-deadlines.ts';
 import { ClientFaultError, classifyTransportError, respondWithError, toUpstreamError, UpstreamTimeoutError, type FallbackCause } from './upstream-error.ts';
@@ -124,6 +125,7 @@ export function createForwarder(logger: Logger): Forwarder {
       const hasBody = hasRequestBody(headers);
       stripHopByHop(headers);
       setForwardedHeaders(req, plan.trust);
+      headers[REQUEST_ID_HEADER] = exchange.id;
       context.send(exchange, plan, hasBody);
     },
     forwardUpgrade: upgrades.forward,

@@ -12,10 +12,15 @@ import type { PeerTrust } from './forwarded-headers.ts';
  * starts none); a malformed one is removed, with its tracestate (W3C Trace Context §3.3, §4.3).
  */
 export interface RequestIds {
-  /** the request's id; sets the x-request-id (and checks the traceparent) the upstreams get */
+  /** the request's id (and its traceparent checked); the forwarder and the shadow copy send it as REQUEST_ID_HEADER */
   assign(req: IncomingMessage, trust: PeerTrust): string;
 }
 
+/**
+ * Written by whoever sends the request upstream (forwarder.ts, forward-upgrade.ts, the copy's
+ * own headers in shadow-runner.ts), next to X-Forwarded-*: set on req.headers as the request
+ * arrived, the same header cost the unmatched row 18 000 instructions per request (+7.5 %).
+ */
 export const REQUEST_ID_HEADER = 'x-request-id';
 
 /** what a trusted peer's id may be: visible ASCII, no quote or backslash, so it can sit in any log format */
@@ -34,7 +39,7 @@ export function createRequestIds(): RequestIds {
       const incoming = headers[REQUEST_ID_HEADER];
       let id: string;
       if (typeof incoming === 'string' && USABLE_ID.test(incoming) && trust.trusts(req.socket.remoteAddress)) id = incoming;
-      else headers[REQUEST_ID_HEADER] = id = prefix + (++sequence).toString(36);
+      else id = prefix + (++sequence).toString(36);
       const traceparent = headers.traceparent;
       if (traceparent !== undefined && !isTraceparent(traceparent)) {
         delete headers.traceparent;

@@ -8,6 +8,7 @@ import { createNoiseLearner, type NoiseLearner } from '../comparison/noise.ts';
 import type { CapturedResponse, ComparisonOutcome, ComparisonResult } from '../comparison/types.ts';
 import { stripHopByHop } from '../forward/hop-by-hop.ts';
 import { isRedirectHeader, rewriteRedirectHeader, type RedirectRewrites } from '../forward/rewrite-redirects.ts';
+import { REQUEST_ID_HEADER } from '../forward/request-id.ts';
 import type { ComparisonStore } from '../parity/comparison-store.ts';
 import type { Redactor } from '../parity/redact.ts';
 import type { ComparisonRecord, StoredResponse } from '../parity/records.ts';
@@ -257,6 +258,7 @@ class CopyRun implements PrimaryTap {
     for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = value;
     stripHopByHop(headers);
     headers[COPY_HEADER] = '1';
+    headers[REQUEST_ID_HEADER] = exchange.id;
     this.headers = headers;
     this.primaryCapture = new BodyCapture(config.comparisons.captureLimit);
 
