@@ -8,6 +8,8 @@ import { createExchange, type Exchange } from './pipeline/exchange.ts';
 import { hasRequestBody } from './forward/hop-by-hop.ts';
 import { checkRequest, decide, forwardPlans, isOverBodyLimit, matchRoute, readTesterOverride, runStages, type ProxyState, type Stage } from './pipeline/stages.ts';
 import { buildPeerTrust } from './forward/forwarded-headers.ts';
+import { buildRedirectRewrites } from './forward/rewrite-redirects.ts';
+import { createRequestIds } from './forward/request-id.ts';
 import { errors } from './errors.ts';
 import { respondWithError } from './forward/upstream-error.ts';
 import type { Socket } from 'node:net';
@@ -76,6 +78,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
   /** What requests see under one config; the forwarder, runners, breakers and shedder outlive reloads. */
   const stateFor = (next: Config, flags: FlagSource): ProxyState => {
     const trust = buildPeerTrust(next.forwarded.trust);
+    const redirects = buildRedirectRewrites(next);
     return {
       config: next,
       routes: buildRouteTable(next.routes),
@@ -86,12 +89,13 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
       breakers,
       shedder,
       redactor: createRedactor(next.comparisons.redact),
-      plans: forwardPlans(next, breakers, trust),
+      plans: forwardPlans(next, breakers, trust, redirects),
       trust,
+      redirects,
     };
   };
   let state = stateFor(config, await createFlagSource(config.flags, { logger, flagNames: flagNamesOf(config) }));
-  let sequence = 0;
+  const requestIds = createRequestIds();
   /** metrics and rates of a finished request; labels are route and upstream names only */
   const observe = (exchange: Exchange) => {
     const route = exchange.route?.name ?? null;
@@ -116,10 +120,9 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
     }
   };
   const accessLog = createAccessLog(logger, () => state.redactor);
-  const idPrefix = `${process.pid.toString(36)}-`;
 
   function onRequest(req: http.IncomingMessage, res: ExchangeResponse): void {
-    const exchange = createExchange(requestIdOf(req), req, res, performance.now());
+    const exchange = createExchange(requestIds.assign(req, state.trust), req, res, performance.now());
     res.exchange = exchange;
     res.on('close', onResponseClose);
     // req.socket is gone by the time the response closes: the response keeps it
@@ -138,11 +141,6 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
     accessLog?.record(exchange);
     observe(exchange);
   }
-
-  const requestIdOf = (req: http.IncomingMessage): string => {
-    const incoming = req.headers['x-request-id'];
-    return typeof incoming === 'string' && incoming.length <= 64 ? incoming : idPrefix + (++sequence).toString(36);
-  };
 
   const { limits } = config;
   const server = http.createServer<typeof http.IncomingMessage, typeof ExchangeResponse>(
@@ -191,7 +189,7 @@ export async function buildProxy(config: Config, { logger, store: givenStore }: 
     const res = new ExchangeResponse(req);
     res.shouldKeepAlive = false;
     res.assignSocket(socket);
-    const exchange = createExchange(requestIdOf(req), req, res, performance.now());
+    const exchange = createExchange(requestIds.assign(req, current.trust), req, res, performance.now());
     for (let i = 0; i < UPGRADE_STAGES.length; i++) {
       if (!UPGRADE_STAGES[i](exchange, current)) return endRefusedUpgrade(exchange, socket);
     }

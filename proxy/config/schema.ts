@@ -55,6 +55,7 @@ export const DEFAULTS = {
     webSocketIdleTimeoutMs: 10 * 60_000,
   },
   forwarded: { trust: [] as readonly string[] },
+  redirects: 'rewrite',
   // escapedSlashes decode: why it is the default is in proxy/routing/normalize-path.ts
   paths: { normalize: true, mergeSlashes: true, escapedSlashes: 'decode' },
 } as const;
@@ -70,6 +71,14 @@ export type RouteStage = (typeof STAGES)[number];
 /** What paths.escapedSlashes does with %2F, %5C and a raw backslash in a request path. */
 export const ESCAPED_SLASH_ACTIONS = ['decode', 'reject', 'keep'] as const;
 export type EscapedSlashAction = (typeof ESCAPED_SLASH_ACTIONS)[number];
+
+/**
+ * What an upstream's `redirects:` does with a Location, Content-Location or Refresh that names the
+ * upstream's own origin: rewrite it to the origin the client used (nginx's `proxy_redirect
+ * default`), or keep it as sent (an upstream that already knows its public URL and means it).
+ */
+export const REDIRECT_MODES = ['rewrite', 'keep'] as const;
+export type RedirectMode = (typeof REDIRECT_MODES)[number];
 
 /** Methods copied to a candidate without a sandbox: they change nothing by HTTP's contract. */
 export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -279,6 +288,8 @@ export interface Config {
   services: Readonly<Record<string, URL>>;
   /** services marked `sandbox: true`: the only upstreams that may receive copies of writes */
   sandboxes: readonly string[];
+  /** by upstream name (legacy and every service): what happens to its redirects to its own origin */
+  redirects: Readonly<Record<string, RedirectMode>>;
   flags: FlagsConfig;
   context: ContextConfig;
   testers: { secret: string };
@@ -300,7 +311,8 @@ export interface Config {
 /** Keys allowed at each level; anything else is reported with a "did you mean". */
 export const KNOWN_KEYS = {
   top: ['listen', 'legacy', 'services', 'flags', 'context', 'testers', 'upstreamTimeout', 'targetHeader', 'log', 'routes', 'comparisons', 'recording', 'breaker', 'limits', 'forwarded', 'paths', 'admin'],
-  service: ['url', 'sandbox'],
+  legacy: ['url', 'redirects'],
+  service: ['url', 'sandbox', 'redirects'],
   shadow: ['sample', 'timeout', 'maxRequestBody', 'writes', 'reverse', 'noiseSample', 'noiseWarmup', 'noiseDelay'],
   comparisons: ['database', 'retention', 'maxRows', 'maxConcurrent', 'captureLimit', 'storedBodyLimit', 'redact'],
   redact: ['fields', 'headers', 'patterns'],

@@ -10,7 +10,9 @@ import {
   HTTP_METHODS,
   KNOWN_KEYS,
   LOG_LEVELS,
+  REDIRECT_MODES,
   ROUTE_NAME,
+  type RedirectMode,
   type Config,
   type ContextConfig,
   type FlagsConfig,
@@ -79,6 +81,8 @@ class Reader {
   /** every name under services:, valid URL or not, so a bad URL is reported once, not again per route */
   private readonly declaredServices = new Set<string>();
   private readonly sandboxes = new Set<string>();
+  /** upstreams whose long form says redirects: keep (the rest rewrite, DEFAULTS.redirects) */
+  private readonly redirects: Record<string, RedirectMode> = {};
   constructor(
     private readonly file: string,
     private readonly lines: LineCounter,
@@ -104,7 +108,7 @@ class Reader {
   readTop(root: YAMLMap): Config {
     this.assertKeys(root, '', KNOWN_KEYS.top);
     const listen = this.readListen(root);
-    const legacy = this.readUrl(root, 'legacy', 'legacy', true);
+    const legacy = this.readLegacy(root);
     const services = this.readServices(root);
     const flags = this.readFlags(root);
     const context = this.readContext(root);
@@ -148,6 +152,7 @@ class Reader {
       legacy: legacy ?? new URL('http://127.0.0.1:8000'),
       services,
       sandboxes: [...this.sandboxes],
+      redirects: Object.fromEntries(['legacy', ...Object.keys(services)].map((name) => [name, this.redirects[name] ?? DEFAULTS.redirects])),
       comparisons,
       recording,
       breaker,
@@ -217,6 +222,7 @@ class Reader {
         const map = urlNode;
         this.assertKeys(map, `services.${name}`, KNOWN_KEYS.service);
         if (this.readBoolean(map, 'sandbox', `services.${name}.sandbox`)) this.sandboxes.add(name);
+        this.readRedirects(map, name, `services.${name}.redirects`);
         const u = this.child(map, 'url');
         if (u === undefined) {
           this.report(map, `services.${name}.url`, 'missing; write url: http://127.0.0.1:3102');
@@ -228,6 +234,23 @@ class Reader {
       if (url) out[name] = url;
     }
     return out;
+  }
+
+  /** legacy: http://… or the long form legacy: { url: http://…, redirects: keep } */
+  private readLegacy(root: YAMLMap): URL | undefined {
+    const node = this.child(root, 'legacy');
+    if (!isMap(node)) return this.readUrl(root, 'legacy', 'legacy', true);
+    this.assertKeys(node, 'legacy', KNOWN_KEYS.legacy);
+    this.readRedirects(node, 'legacy', 'legacy.redirects');
+    return this.readUrl(node, 'url', 'legacy.url', true);
+  }
+
+  private readRedirects(map: YAMLMap, upstream: string, at: string): void {
+    const mode = this.readString(map, 'redirects', at);
+    if (mode === undefined) return;
+    const known = REDIRECT_MODES.find((m) => m === mode);
+    if (known) this.redirects[upstream] = known;
+    else this.report(this.child(map, 'redirects'), at, `unknown mode "${mode}"; write rewrite (a Location naming this upstream's own address is sent as the proxy's, the default) or keep (sent as the upstream wrote it)`);
   }
 
   private readFlags(root: YAMLMap): FlagsConfig {

@@ -4,6 +4,7 @@ import httpProxy from 'http-proxy';
 import type { Logger } from 'pino';
 import type { Exchange } from '../pipeline/exchange.ts';
 import { setForwardedHeaders, type PeerTrust } from './forwarded-headers.ts';
+import { REQUEST_ID_HEADER } from './request-id.ts';
 import { dropProxyHeaders, stripHopByHop } from './hop-by-hop.ts';
 import { classifyTransportError, toUpstreamError, UpstreamTimeoutError } from './upstream-error.ts';
 
@@ -83,6 +84,7 @@ export function createUpgradeForwarder(logger: Logger): UpgradeForwarder {
       });
       cleanUpgradeHeaders(req);
       setForwardedHeaders(req, plan.trust);
+      req.headers[REQUEST_ID_HEADER] = exchange.id;
       try {
         proxy.ws(req, socket, head, { target }, (err: NodeJS.ErrnoException) => {
           if (call.status === 0) {

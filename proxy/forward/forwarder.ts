@@ -10,6 +10,8 @@ import { createUpgradeForwarder, type UpgradeDone, type UpgradePlan } from './fo
 import { setForwardedHeaders, type PeerTrust } from './forwarded-headers.ts';
 import { hasRequestBody, isHopByHop, namedByConnection, stripHopByHop } from './hop-by-hop.ts';
 import { closeAfterAnswer } from './lingering-close.ts';
+import { REQUEST_ID_HEADER } from './request-id.ts';
+import { isRedirectHeader, rewriteRedirectHeader, type RedirectRewrites } from './rewrite-redirects.ts';
 import { UpstreamDeadlines, type Deadline } from './upstream-deadlines.ts';
 import { ClientFaultError, classifyTransportError, respondWithError, toUpstreamError, UpstreamTimeoutError, type FallbackCause } from './upstream-error.ts';
 
@@ -47,6 +49,8 @@ export interface ForwardPlan {
   readonly targetHeader: boolean;
   /** whose X-Forwarded-* headers are believed */
   readonly trust: PeerTrust;
+  /** by upstream: its redirects to its own origin, given the client's (rewrite-redirects.ts) */
+  readonly redirects: RedirectRewrites;
   /** told the service's outcome once per request: false for a 5xx or no answer (the breakers) */
   readonly outcomes?: { record(service: string, ok: boolean): void };
   /**
@@ -121,6 +125,7 @@ export function createForwarder(logger: Logger): Forwarder {
       const hasBody = hasRequestBody(headers);
       stripHopByHop(headers);
       setForwardedHeaders(req, plan.trust);
+      headers[REQUEST_ID_HEADER] = exchange.id;
       context.send(exchange, plan, hasBody);
     },
     forwardUpgrade: upgrades.forward,
@@ -261,12 +266,13 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline 
       this.drainingForFallback = true;
       return true;
     }
-    const headers = responseHeaders(rawHeaders);
+    const headers = responseHeaders(rawHeaders, exchange, plan.redirects);
     // the upstream answered before the client's body ended (an early 401 to an upload): what is
     // left of the body is nobody's, so the connection closes after this answer instead of being
     // read on, unbounded, or left waiting
     if (this.hasBody && !exchange.req.complete) closeAfterAnswer(res);
-    // the tap sees the upstream's answer (by name, as a comparison reads it), not the proxy's own header
+    // the tap sees the upstream's answer (by name, as a comparison reads it), not the proxy's own
+    // header; its redirects already rewritten, as the copy's are (shadow-runner.ts)
     exchange.tap?.head(statusCode, util.parseHeaders(headers) as ResponseHeaders);
     if (plan.targetHeader) headers.push(TARGET_HEADER, primary);
     res.writeHead(statusCode, headers);
@@ -432,9 +438,10 @@ class ForwardCall implements Dispatcher.DispatchHandler, UpstreamCall, Deadline 
 
 /**
  * The upstream's header lines as the client gets them: names and values as sent, minus the
- * hop-by-hop ones (and those the upstream's Connection header names). A flat [name, value, …] list, which Node's writeHead takes without building an object.
+ * hop-by-hop ones (and those the upstream's Connection header names), with redirects to the
+ * upstream's own origin rewritten. A flat [name, value, …] list, which Node's writeHead takes without building an object.
  */
-function responseHeaders(raw: Buffer[]): string[] {
+function responseHeaders(raw: Buffer[], exchange: Exchange, redirects: RedirectRewrites): string[] {
   const out: string[] = [];
   let connection: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -446,7 +453,11 @@ function responseHeaders(raw: Buffer[]): string[] {
     }
     // the proxy's own headers are the proxy's to send: an upstream's would read as the proxy's
     if (lower.length > 12 && lower.charCodeAt(0) === 120 /* x */ && lower.startsWith('x-strangler-')) continue;
-    out.push(name, raw[i + 1].toString('latin1'));
+    const value = raw[i + 1].toString('latin1');
+    if (isRedirectHeader(lower)) {
+      const self = redirects.get(exchange.decision!.primary);
+      out.push(name, self ? rewriteRedirectHeader(lower, value, self, exchange.req) : value);
+    } else out.push(name, value);
   }
   const named = namedByConnection(connection);
   if (named.length === 0) return out;

@@ -14,6 +14,7 @@ import type { BreakerBoard } from '../safety/circuit-breaker.ts';
 import type { LoadShedder } from '../safety/load-shedder.ts';
 import { SAFE_METHODS } from '../config/schema.ts';
 import type { PeerTrust } from '../forward/forwarded-headers.ts';
+import type { RedirectRewrites } from '../forward/rewrite-redirects.ts';
 import { hasRequestBody } from '../forward/hop-by-hop.ts';
 import { closeAfterAnswer } from '../forward/lingering-close.ts';
 import { readTargetForm } from '../routing/request-target.ts';
@@ -38,6 +39,8 @@ export interface ProxyState {
   readonly plans: ForwardPlans;
   /** whose X-Forwarded-* headers are believed (config.forwarded.trust) */
   readonly trust: PeerTrust;
+  /** each upstream's own origin, for its redirects (config.redirects) */
+  readonly redirects: RedirectRewrites;
 }
 
 /** The forward stage's three kinds of request, planned once per config. */
@@ -49,9 +52,9 @@ export interface ForwardPlans {
   readonly toService: ForwardPlan;
 }
 
-export function forwardPlans(config: Config, breakers: BreakerBoard, trust: PeerTrust): ForwardPlans {
+export function forwardPlans(config: Config, breakers: BreakerBoard, trust: PeerTrust, redirects: RedirectRewrites): ForwardPlans {
   const { upstreamTimeoutMs: timeoutMs, targetHeader, limits } = config;
-  const base = { timeoutMs, targetHeader, trust, bodyTimeoutMs: limits.bodyTimeoutMs, maxRequestBody: limits.maxRequestBody, sendTimeoutMs: limits.sendTimeoutMs, responseBuffer: limits.responseBuffer };
+  const base = { timeoutMs, targetHeader, trust, redirects, bodyTimeoutMs: limits.bodyTimeoutMs, maxRequestBody: limits.maxRequestBody, sendTimeoutMs: limits.sendTimeoutMs, responseBuffer: limits.responseBuffer };
   const toLegacy: ForwardPlan = base;
   return {
     toLegacy,
@@ -199,8 +202,8 @@ function chooseUpstream(exchange: Exchange, { config, flags }: ProxyState): void
 }
 
 /** Shadow (and canary with shadow.reverse): maybe send a copy to the other side for comparison. */
-export const copyToCandidate: Stage = (exchange, { config, shadow, redactor }) => {
-  if (exchange.route !== null && exchange.route.stage !== 'legacy' && exchange.route.stage !== 'cutover') shadow.plan(exchange, config, redactor);
+export const copyToCandidate: Stage = (exchange, { config, shadow, redactor, redirects }) => {
+  if (exchange.route !== null && exchange.route.stage !== 'legacy' && exchange.route.stage !== 'cutover') shadow.plan(exchange, config, redactor, redirects);
   return true;
 };
 

@@ -8,6 +8,8 @@ import { decodeResponse } from '../comparison/decode-body.ts';
 import { createNoiseLearner, type NoiseLearner } from '../comparison/noise.ts';
 import type { CapturedResponse, ComparisonOutcome, ComparisonResult } from '../comparison/types.ts';
 import { stripHopByHop } from '../forward/hop-by-hop.ts';
+import { isRedirectHeader, rewriteRedirectHeader, type RedirectRewrites } from '../forward/rewrite-redirects.ts';
+import { REQUEST_ID_HEADER } from '../forward/request-id.ts';
 import type { ComparisonStore } from '../parity/comparison-store.ts';
 import { storeResponse, type Redactor } from '../parity/redact.ts';
 import type { ComparisonRecord, StoredResponse } from '../parity/records.ts';
@@ -25,7 +27,7 @@ import { isSampled } from './is-sampled.ts';
  */
 export interface ShadowRunner {
   /** the copy stage: decides whether this request is copied, and if so starts the copy */
-  plan(exchange: Exchange, config: Config, redactor: Redactor): void;
+  plan(exchange: Exchange, config: Config, redactor: Redactor, redirects: RedirectRewrites): void;
   stats(): ShadowStats;
   /** the noise learned so far, per route (also stored) */
   readonly learner: NoiseLearner;
@@ -117,12 +119,12 @@ export function createShadowRunner({ logger, store, onOutcome }: ShadowRunnerOpt
    * whatever differs between its two answers is learned as noise. Comparisons stored before a
    * noise field was learned are counted as matches by the parity report.
    */
-  const learnNoise = (route: RouteConfig, config: Config, call: (target: URL) => Promise<CopyAnswer>, first: CapturedResponse): void => {
+  const learnNoise = (route: RouteConfig, call: (upstream: string) => Promise<CopyAnswer>, first: CapturedResponse): void => {
     if (closed || noiseInFlight >= MAX_NOISE_CALLS) return;
     noiseInFlight++;
     const timer = setTimeout(() => {
       noiseTimers.delete(timer);
-      call(config.legacy)
+      call(LEGACY)
         .then(({ response }) => {
           const learned = learner.observe(route.name, first, response);
           if (learned.length > 0) logger.info({ route: route.name, noise: learned }, 'noise learned: legacy answers these differently to the same request');
@@ -167,7 +169,7 @@ export function createShadowRunner({ logger, store, onOutcome }: ShadowRunnerOpt
     stats: () => structuredClone(stats),
     idle: () => (stats.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve))),
     noiseIdle: () => (noiseInFlight === 0 ? Promise.resolve() : new Promise((resolve) => noiseWaiters.push(resolve))),
-    plan(exchange, config, redactor) {
+    plan(exchange, config, redactor, redirects) {
       const route = exchange.route;
       const decision = exchange.decision;
       if (!route || !decision) return;
@@ -200,7 +202,7 @@ export function createShadowRunner({ logger, store, onOutcome }: ShadowRunnerOpt
       stats.started++;
       stats.inFlight++;
       if (stats.inFlight > stats.highWater) stats.highWater = stats.inFlight;
-      const run = new CopyRun(exchange, route, copyTo, config, { poolFor, comparatorFor, wantsNoise, learnNoise, learner, store: store(), redactor, logger, stats, onOutcome });
+      const run = new CopyRun(exchange, route, copyTo, config, redirects, { poolFor, comparatorFor, wantsNoise, learnNoise, learner, store: store(), redactor, logger, stats, onOutcome });
       exchange.tap = run;
       run.start().finally(finish);
     },
@@ -219,7 +221,7 @@ interface RunContext {
   poolFor(url: URL, connections: number): Pool;
   comparatorFor(route: RouteConfig): Comparator;
   wantsNoise(route: RouteConfig): boolean;
-  learnNoise(route: RouteConfig, config: Config, call: (target: URL) => Promise<CopyAnswer>, first: CapturedResponse): void;
+  learnNoise(route: RouteConfig, call: (upstream: string) => Promise<CopyAnswer>, first: CapturedResponse): void;
   learner: NoiseLearner;
   store: ComparisonStore | null;
   redactor: Redactor;
@@ -249,6 +251,7 @@ class CopyRun implements PrimaryTap {
     private readonly route: RouteConfig,
     private readonly copyTo: string,
     private readonly config: Config,
+    private readonly redirects: RedirectRewrites,
     private readonly ctx: RunContext,
   ) {
     const req = exchange.req;
@@ -259,6 +262,7 @@ class CopyRun implements PrimaryTap {
     for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = value;
     stripHopByHop(headers);
     headers[COPY_HEADER] = '1';
+    headers[REQUEST_ID_HEADER] = exchange.id;
     this.headers = headers;
     this.primaryCapture = new BodyCapture(config.comparisons.captureLimit);
 
@@ -313,8 +317,9 @@ class CopyRun implements PrimaryTap {
         return this.storeSkipped(reason, body.message);
       }
       const { config, route, ctx } = this;
-      const call = (target: URL) =>
-        callUpstream(ctx.poolFor(target, config.comparisons.maxConcurrent), {
+      const call = async (upstream: string): Promise<CopyAnswer> => {
+        const target = upstream === LEGACY ? config.legacy : config.services[upstream];
+        const answer = await callUpstream(ctx.poolFor(target, config.comparisons.maxConcurrent), {
           method: this.method,
           path: this.url,
           headers: this.headers,
@@ -322,16 +327,33 @@ class CopyRun implements PrimaryTap {
           timeoutMs: route.shadow.timeoutMs,
           captureLimit: config.comparisons.captureLimit,
         });
-      const copyTarget = this.copyTo === LEGACY ? config.legacy : config.services[this.copyTo];
-      const copy = call(copyTarget);
+        this.rewriteRedirects(upstream, answer.response.headers);
+        return answer;
+      };
+      const copy = call(this.copyTo);
       const [primary, copied] = await Promise.all([this.primaryDone, settle(copy)]);
       // comparison is CPU work: never in the same tick as the I/O that delivered the last answer
       await new Promise((resolve) => setImmediate(resolve));
       if (!primary.ok || !this.primary) return this.storeSkipped('primary-failed', describe(primary.ok ? 'no response' : primary.err));
       const legacy = await this.compare(copied);
-      if (legacy && SAFE_METHODS.has(this.method) && ctx.wantsNoise(route)) ctx.learnNoise(route, config, call, legacy);
+      if (legacy && SAFE_METHODS.has(this.method) && ctx.wantsNoise(route)) ctx.learnNoise(route, call, legacy);
     } catch (err) {
       logRunFailure(this.ctx.logger, err, this.route.name);
+    }
+  }
+
+  /**
+   * A copy's redirects are rewritten as the primary's were on their way to the client (forwarder.ts),
+   * each from its own upstream's origin: legacy's http://127.0.0.1:8000/x/ and the service's
+   * http://127.0.0.1:3101/x/ both become the client's origin, and compare equal.
+   */
+  private rewriteRedirects(upstream: string, headers: CapturedResponse['headers']): void {
+    const self = this.redirects.get(upstream);
+    if (!self) return;
+    for (const name of Object.keys(headers)) {
+      const value = headers[name];
+      if (value === undefined || !isRedirectHeader(name)) continue;
+      headers[name] = Array.isArray(value) ? value.map((v) => rewriteRedirectHeader(name, v, self, this.exchange.req)) : rewriteRedirectHeader(name, value, self, this.exchange.req);
     }
   }
 
