@@ -31,13 +31,30 @@ export function buildRedirectRewrites(config: Pick<Config, 'legacy' | 'services'
   return out;
 }
 
+/** The client side of a request as a rewrite reads it: its Host, X-Forwarded-Proto and whether its connection was TLS. */
+export type ClientSide = Pick<IncomingMessage, 'headers'> & { readonly socket?: object | null };
+
+/**
+ * Every redirect header of a captured answer (lower-case names), rewritten in place from its
+ * upstream's own origin to the client's: how a comparison sees what the client would have got,
+ * whichever upstream answered (the shadow copy, replay).
+ */
+export function rewriteRedirectHeaders(headers: Record<string, string | string[] | undefined>, self: UpstreamSelf | null | undefined, client: ClientSide): void {
+  if (!self) return;
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    if (value === undefined || !isRedirectHeader(name)) continue;
+    headers[name] = Array.isArray(value) ? value.map((v) => rewriteRedirectHeader(name, v, self, client)) : rewriteRedirectHeader(name, value, self, client);
+  }
+}
+
 /** Headers whose value may be rewritten; `lower` is a lower-case header name. */
 export function isRedirectHeader(lower: string): boolean {
   return lower === 'location' || lower === 'content-location' || lower === 'refresh';
 }
 
 /** The header's value as the client gets it: the upstream's own origin replaced by the client's. */
-export function rewriteRedirectHeader(lower: string, value: string, self: UpstreamSelf, req: IncomingMessage): string {
+export function rewriteRedirectHeader(lower: string, value: string, self: UpstreamSelf, req: ClientSide): string {
   if (lower !== 'refresh') return rewriteUrl(value, self, req);
   // Refresh: 5; url=http://…  (also "5, URL='…'"; the HTML spec's shared-declarative-refresh steps)
   const m = REFRESH.exec(value);
@@ -52,7 +69,7 @@ const REFRESH = /^(\s*[\d.]*\s*[;,]\s*(?:url\s*=\s*)?)(['"]?)([^'"\s]*)(.*)$/is;
 /** A Host a client may be sent back to: a name, IPv4 or [IPv6], and an optional port; nothing that could end the authority. */
 const PLAIN_HOST = /^(?:[a-z0-9._~-]+|\[[0-9a-f:.]+\])(?::\d{0,5})?$/i;
 
-function rewriteUrl(url: string, self: UpstreamSelf, req: IncomingMessage): string {
+function rewriteUrl(url: string, self: UpstreamSelf, req: ClientSide): string {
   let start: number;
   if (url.charCodeAt(0) === 47 /* / */ && url.charCodeAt(1) === 47) start = 2; // //host/path: the page's scheme
   else {
@@ -86,9 +103,9 @@ function normalAuthority(authority: string, scheme: string): string {
  * The scheme the client used: X-Forwarded-Proto as the forwarder set it (a trusted peer's own,
  * else the connection's; forwarded-headers.ts).
  */
-function clientScheme(req: IncomingMessage): string {
+function clientScheme(req: ClientSide): string {
   const proto = req.headers['x-forwarded-proto'];
   const first = typeof proto === 'string' ? proto.split(',')[0].trim().toLowerCase() : '';
   if (first === 'https' || first === 'http') return first;
-  return (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  return (req.socket as { encrypted?: boolean } | null | undefined)?.encrypted ? 'https' : 'http';
 }

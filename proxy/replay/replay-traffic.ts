@@ -4,6 +4,7 @@ import { buildComparator, compareCandidateError, type Comparator } from '../comp
 import { createNoiseLearner } from '../comparison/noise.ts';
 import type { CapturedResponse, ComparisonOutcome, ComparisonResult } from '../comparison/types.ts';
 import { SAFE_METHODS, type Config, type RouteConfig } from '../config/schema.ts';
+import { buildRedirectRewrites, rewriteRedirectHeaders } from '../forward/rewrite-redirects.ts';
 import { buildParityReport } from '../parity/build-parity-report.ts';
 import type { ComparisonStore } from '../parity/comparison-store.ts';
 import { REDACTED, storeResponse, type Redactor } from '../parity/redact.ts';
@@ -50,6 +51,7 @@ export async function replayTraffic(options: ReplayOptions): Promise<ReplayResul
   const table = buildRouteTable(config.routes);
   const byName = new Map(config.routes.map((r) => [r.name, r]));
   const learner = createNoiseLearner();
+  const redirects = buildRedirectRewrites(config);
   const comparators = new Map<string, Comparator>();
   const warmups = new Map<string, number>();
   const pools = new Map<string, Pool>();
@@ -93,10 +95,15 @@ export async function replayTraffic(options: ReplayOptions): Promise<ReplayResul
     } else if (!SAFE_METHODS.has(request.method) && !route.shadow.writes) {
       result = { outcome: 'skipped', differences: [], noise: [], reason: `write-not-copied: ${request.method} is replayed only with a sandbox (shadow.writes)` };
     } else {
-      const call = (target: URL) =>
-        callUpstream(poolFor(target), { method: request.method, path: request.url, headers, body, timeoutMs: options.timeoutMs, captureLimit: config.comparisons.captureLimit });
+      // each answer's redirects as the client would have got them through the proxy (shadow-runner does the same)
+      const client = { headers: { host: typeof request.headers.host === 'string' ? request.headers.host : undefined } };
+      const call = async (upstream: string) => {
+        const answer = await callUpstream(poolFor(upstream === LEGACY ? config.legacy : config.services[upstream]), { method: request.method, path: request.url, headers, body, timeoutMs: options.timeoutMs, captureLimit: config.comparisons.captureLimit });
+        rewriteRedirectHeaders(answer.response.headers, redirects.get(upstream), client);
+        return answer;
+      };
       const serviceName = SAFE_METHODS.has(request.method) ? route.service : route.shadow.writes!;
-      const [l, s] = await Promise.allSettled([call(config.legacy), call(config.services[serviceName])]);
+      const [l, s] = await Promise.allSettled([call(LEGACY), call(serviceName)]);
       if (l.status === 'rejected') {
         result = { outcome: 'skipped', differences: [], noise: [], reason: `legacy failed: ${(l.reason as Error).message}` };
       } else {
@@ -106,7 +113,7 @@ export async function replayTraffic(options: ReplayOptions): Promise<ReplayResul
         if (seen < options.noiseWarmup && SAFE_METHODS.has(request.method)) {
           warmups.set(route.name, seen + 1);
           await sleep(options.noiseDelayMs);
-          const again = await call(config.legacy).catch(() => undefined);
+          const again = await call(LEGACY).catch(() => undefined);
           if (again) learner.observe(route.name, legacy.response, again.response);
         }
         let comparator = comparators.get(route.name);

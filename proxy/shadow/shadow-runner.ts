@@ -8,7 +8,7 @@ import { decodeResponse } from '../comparison/decode-body.ts';
 import { createNoiseLearner, type NoiseLearner } from '../comparison/noise.ts';
 import type { CapturedResponse, ComparisonOutcome, ComparisonResult } from '../comparison/types.ts';
 import { stripHopByHop } from '../forward/hop-by-hop.ts';
-import { isRedirectHeader, rewriteRedirectHeader, type RedirectRewrites } from '../forward/rewrite-redirects.ts';
+import { rewriteRedirectHeaders, type RedirectRewrites } from '../forward/rewrite-redirects.ts';
 import { REQUEST_ID_HEADER } from '../forward/request-id.ts';
 import type { ComparisonStore } from '../parity/comparison-store.ts';
 import { storeResponse, type Redactor } from '../parity/redact.ts';
@@ -348,13 +348,7 @@ class CopyRun implements PrimaryTap {
    * http://127.0.0.1:3101/x/ both become the client's origin, and compare equal.
    */
   private rewriteRedirects(upstream: string, headers: CapturedResponse['headers']): void {
-    const self = this.redirects.get(upstream);
-    if (!self) return;
-    for (const name of Object.keys(headers)) {
-      const value = headers[name];
-      if (value === undefined || !isRedirectHeader(name)) continue;
-      headers[name] = Array.isArray(value) ? value.map((v) => rewriteRedirectHeader(name, v, self, this.exchange.req)) : rewriteRedirectHeader(name, value, self, this.exchange.req);
-    }
+    rewriteRedirectHeaders(headers, this.redirects.get(upstream), this.exchange.req);
   }
 
   /** compares and stores; returns legacy's answer (for noise learning) when there is one */
